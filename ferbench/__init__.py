@@ -1,0 +1,7 @@
+"""ferbench: benchmark unsupervised facial-expression recognition, one plugin at a time."""
+
+from ferbench.hookspecs import hookimpl
+from ferbench.types import BuildContext, Classifier, Clusterer, Extractor
+
+__version__ = "0.1.0"
+__all__ = ["BuildContext", "Classifier", "Clusterer", "Extractor", "hookimpl", "__version__"]

@@ -1,0 +1,24 @@
+"""Errors a user can cause and fix; the CLI prints them as one line and exits with code 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class FerbenchError(Exception):
+    """A problem with the user's input or request, not a bug: shown without a traceback."""
+
+
+class DataError(FerbenchError):
+    """Bad input data, located by file and (where it applies) 1-based line number."""
+
+    def __init__(self, path: str | Path, reason: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.reason = reason
+        self.line = line
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+class PluginError(FerbenchError):
+    """A plugin conflict or a request for a plugin that does not exist."""

@@ -1,0 +1,82 @@
+"""Scores that compare clusters and predictions with the true emotions.
+
+This is the only module that reads true labels, and it reads training labels to fit the
+cluster -> emotion map: the test split never informs the mapping.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+UNMATCHED = -1
+
+
+@dataclass(frozen=True)
+class ClusterMap:
+    """A one-to-one map from cluster ids to emotion ids, fitted with the Hungarian method.
+
+    Clusters left without an emotion (more clusters than emotions) and noise (-1) map to
+    UNMATCHED, which never equals a true label: they count as wrong.
+    """
+
+    cluster_to_label: dict[int, int]
+
+    @classmethod
+    def fit(cls, clusters: np.ndarray, labels: np.ndarray) -> "ClusterMap":
+        """The matching that maximises the number of agreeing points."""
+        clusters = np.asarray(clusters)
+        labels = np.asarray(labels)
+        cluster_ids = np.unique(clusters[clusters >= 0])
+        label_ids = np.unique(labels)
+        if len(cluster_ids) == 0:
+            return cls({})
+        contingency = np.zeros((len(cluster_ids), len(label_ids)), dtype=np.int64)
+        np.add.at(contingency, (np.searchsorted(cluster_ids, clusters[clusters >= 0]),
+                                np.searchsorted(label_ids, labels[clusters >= 0])), 1)
+        rows, cols = linear_sum_assignment(contingency, maximize=True)
+        return cls({int(cluster_ids[r]): int(label_ids[c]) for r, c in zip(rows, cols)})
+
+    def apply(self, clusters: np.ndarray) -> np.ndarray:
+        """Emotion ids for cluster ids; UNMATCHED where the map has none."""
+        clusters = np.asarray(clusters)
+        labels = np.full(clusters.shape, UNMATCHED, dtype=np.int64)
+        for cluster, label in self.cluster_to_label.items():
+            labels[clusters == cluster] = label
+        return labels
+
+
+@dataclass(frozen=True)
+class ClusterScores:
+    """How well a clustering of the training set recovers the emotions."""
+
+    acc: float
+    nmi: float
+    ari: float
+    n_clusters: int
+    noise_fraction: float
+    mapping: ClusterMap
+
+
+def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean(np.asarray(predicted) == np.asarray(truth))) if len(truth) else float("nan")
+
+
+def score_clustering(clusters: np.ndarray, labels: np.ndarray) -> ClusterScores:
+    """Hungarian-matched accuracy, NMI and ARI; noise points (-1) count as wrong for ACC.
+
+    NMI and ARI treat the noise points as one more group, as scikit-learn does.
+    """
+    clusters = np.asarray(clusters)
+    mapping = ClusterMap.fit(clusters, labels)
+    return ClusterScores(
+        acc=accuracy(mapping.apply(clusters), labels),
+        nmi=float(normalized_mutual_info_score(labels, clusters)),
+        ari=float(adjusted_rand_score(labels, clusters)),
+        n_clusters=int(len(np.unique(clusters[clusters >= 0]))),
+        noise_fraction=float(np.mean(clusters < 0)),
+        mapping=mapping,
+    )

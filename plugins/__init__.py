@@ -1,0 +1,5 @@
+"""ferbench's built-in plugins, installed as the package `ferbench_plugins`.
+
+Each module is registered under the `ferbench` entry-point group in pyproject.toml, the
+same way a third-party distribution registers its own: the core names no algorithm.
+"""

@@ -1,0 +1,168 @@
+"""Classical baselines: pixel, PCA, HOG and LBP features; k-means, GMM, agglomerative and
+spectral clustering; logistic regression, SVM, k-NN and random-forest classifiers.
+
+All are thin wraps of scikit-learn / scikit-image estimators, registered through the
+same hooks a third-party plugin uses.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
+from sklearn.decomposition import PCA
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.svm import SVC
+
+from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
+
+
+def flatten(images: np.ndarray) -> np.ndarray:
+    """[n, h, w] images -> [n, h*w] rows, the shape scikit-learn estimators expect."""
+    return images.reshape(len(images), -1)
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """Stretch one image to 0-255 integers: texture codes compare neighbours, so only order matters."""
+    low, high = float(image.min()), float(image.max())
+    scale = 255.0 / (high - low) if high > low else 0.0
+    return np.round((image - low) * scale).astype(np.uint8)
+
+
+class HOGTransformer(TransformerMixin, BaseEstimator):
+    """Histograms of oriented gradients per image (scikit-image), stateless."""
+
+    def __init__(self, pixels_per_cell: int = 8, cells_per_block: int = 2, orientations: int = 9) -> None:
+        self.pixels_per_cell = pixels_per_cell
+        self.cells_per_block = cells_per_block
+        self.orientations = orientations
+
+    def fit(self, images: np.ndarray, y: object = None) -> "HOGTransformer":
+        return self
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        from skimage.feature import hog
+
+        cell = (self.pixels_per_cell, self.pixels_per_cell)
+        block = (self.cells_per_block, self.cells_per_block)
+        return np.stack(
+            [
+                hog(image, orientations=self.orientations, pixels_per_cell=cell, cells_per_block=block)
+                for image in images
+            ]
+        ).astype(np.float32)
+
+
+class LBPTransformer(TransformerMixin, BaseEstimator):
+    """Uniform local-binary-pattern histograms over a grid of cells (scikit-image), stateless.
+
+    Texture codes are computed per image; the per-cell histograms are counted for the whole
+    batch at once with one bincount.
+    """
+
+    def __init__(self, points: int = 8, radius: int = 1, cell: int = 8) -> None:
+        self.points = points
+        self.radius = radius
+        self.cell = cell
+
+    def fit(self, images: np.ndarray, y: object = None) -> "LBPTransformer":
+        return self
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        from skimage.feature import local_binary_pattern
+
+        n, height, width = images.shape
+        n_codes = self.points + 2  # "uniform" patterns: P + 1 uniform codes and one for the rest
+        codes = np.stack([local_binary_pattern(to_uint8(image), self.points, self.radius, method="uniform") for image in images])
+        rows, cols = np.arange(height) // self.cell, np.arange(width) // self.cell
+        n_cells = (rows[-1] + 1) * (cols[-1] + 1)
+        cell_of_pixel = (rows[:, None] * (cols[-1] + 1) + cols[None, :]).ravel()
+        bins = (np.arange(n)[:, None] * n_cells + cell_of_pixel[None, :]) * n_codes + codes.reshape(n, -1).astype(np.int64)
+        counts = np.bincount(bins.ravel(), minlength=n * n_cells * n_codes).reshape(n, n_cells * n_codes)
+        return (counts / (self.cell * self.cell)).astype(np.float32)
+
+
+def _raw(ctx: BuildContext):
+    return make_pipeline(FunctionTransformer(flatten), StandardScaler())
+
+
+def _pca(ctx: BuildContext):
+    return make_pipeline(FunctionTransformer(flatten), PCA(n_components=50, whiten=True, random_state=ctx.seed))
+
+
+def _hog(ctx: BuildContext):
+    return make_pipeline(HOGTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed))
+
+
+@hookimpl
+def ferbench_extractors() -> Iterator[Extractor]:
+    yield Extractor("raw", "Pixels, standardised per feature", _raw)
+    yield Extractor("pca", "Pixels -> PCA, 50 whitened components", _pca)
+    yield Extractor("hog", "HOG (8x8 cells, 2x2 blocks) -> PCA 50", _hog)
+    yield Extractor(
+        "lbp",
+        "Uniform LBP histograms (P=8, R=1) on a 6x6 grid -> PCA 50",
+        lambda ctx: make_pipeline(LBPTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed)),
+    )
+
+
+@hookimpl
+def ferbench_clusterers() -> Iterator[Clusterer]:
+    yield Clusterer(
+        "kmeans",
+        "k-means, k = number of emotions, 10 restarts",
+        lambda ctx: KMeans(n_clusters=ctx.n_clusters, n_init=10, random_state=ctx.seed),
+    )
+    yield Clusterer(
+        "gmm",
+        "Gaussian mixture, diagonal covariances, 3 restarts",
+        lambda ctx: GaussianMixture(
+            n_components=ctx.n_clusters, covariance_type="diag", n_init=3, reg_covar=1e-4, random_state=ctx.seed
+        ),
+    )
+    yield Clusterer(
+        "agglomerative",
+        "Ward-linkage agglomerative clustering",
+        lambda ctx: AgglomerativeClustering(n_clusters=ctx.n_clusters, linkage="ward"),
+    )
+    yield Clusterer(
+        "spectral",
+        "Spectral clustering on a 15-nearest-neighbour graph",
+        lambda ctx: SpectralClustering(
+            n_clusters=ctx.n_clusters, affinity="nearest_neighbors", n_neighbors=15,
+            assign_labels="cluster_qr", random_state=ctx.seed, n_jobs=ctx.n_jobs,
+        ),
+    )
+
+
+@hookimpl
+def ferbench_classifiers() -> Iterator[Classifier]:
+    yield Classifier(
+        "logreg",
+        "Multinomial logistic regression (L2, C=1)",
+        lambda ctx: make_pipeline(StandardScaler(), LogisticRegression(max_iter=500, random_state=ctx.seed)),
+    )
+    yield Classifier(
+        "svm",
+        "Support vector machine, RBF kernel",
+        lambda ctx: make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=ctx.seed)),
+    )
+    yield Classifier(
+        "knn",
+        "k-nearest neighbours (k = 15, distance-weighted)",
+        lambda ctx: make_pipeline(
+            StandardScaler(), KNeighborsClassifier(n_neighbors=15, weights="distance", n_jobs=ctx.n_jobs)
+        ),
+    )
+    yield Classifier(
+        "random-forest",
+        "Random forest, 300 trees",
+        lambda ctx: RandomForestClassifier(n_estimators=300, n_jobs=ctx.n_jobs, random_state=ctx.seed),
+    )

@@ -1,0 +1,69 @@
+"""Every installed plugin passes the conformance checks, and the built-ins do their job."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import adjusted_rand_score
+
+from ferbench.plugins import load_plugins
+from ferbench.testing import blob_images, check_registration
+from ferbench.types import BuildContext
+
+REGISTRY = load_plugins()
+AVAILABLE = [p.registration for p in REGISTRY.all() if p.available]
+
+
+@pytest.mark.parametrize("registration", AVAILABLE, ids=lambda r: f"{r.kind}-{r.name}")
+def test_plugin_conforms(registration):
+    check_registration(registration)
+
+
+def test_check_catches_a_broken_extractor():
+    from ferbench.types import Extractor
+
+    class Nondeterministic:
+        def fit(self, images, y=None):
+            return self
+
+        def transform(self, images):
+            return np.random.default_rng().normal(size=(len(images), 2))
+
+        def get_params(self, deep=True):
+            return {}
+
+    with pytest.raises(AssertionError, match="two runs with seed 0 differ"):
+        check_registration(Extractor("noisy", "random numbers", lambda ctx: Nondeterministic()))
+
+
+@pytest.mark.parametrize("name", ["kmeans", "gmm", "agglomerative", "spectral", "hdbscan-nearest"])
+def test_clusterers_recover_separated_blobs(name):
+    features, truth = make_blobs(n_samples=350, centers=7, n_features=8, cluster_std=0.6, random_state=1)
+    clusters = REGISTRY.get("clusterer", name).build(BuildContext(seed=0)).fit_predict(features)
+    assert adjusted_rand_score(truth, clusters) > 0.95
+
+
+def test_hdbscan_leaves_outliers_as_noise():
+    features, _ = make_blobs(n_samples=350, centers=7, n_features=8, cluster_std=0.6, random_state=1)
+    outliers = np.random.default_rng(0).uniform(-40, 40, (20, 8))
+    clusters = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0)).fit_predict(np.vstack([features, outliers]))
+    assert (clusters[-20:] == -1).mean() > 0.8
+    assert (clusters[:350] >= 0).mean() > 0.9
+
+
+@pytest.mark.parametrize("name", ["raw", "pca", "hog", "lbp"])
+def test_extractor_features_keep_the_image_structure(name):
+    images, labels = blob_images(per_class=40)
+    train = np.arange(len(labels)) % 2 == 0
+    extractor = REGISTRY.get("extractor", name).build(BuildContext(seed=0))
+    extractor.fit(images[train])
+    classifier = LogisticRegression(max_iter=1000).fit(extractor.transform(images[train]), labels[train])
+    assert classifier.score(extractor.transform(images[~train]), labels[~train]) > 0.9
+
+
+@pytest.mark.parametrize("name", ["logreg", "svm", "knn", "random-forest"])
+def test_classifiers_learn_a_separable_task(name):
+    features, labels = make_blobs(n_samples=300, centers=7, n_features=8, cluster_std=0.8, random_state=2)
+    classifier = REGISTRY.get("classifier", name).build(BuildContext(seed=0))
+    classifier.fit(features[:200], labels[:200])
+    assert np.mean(classifier.predict(features[200:]) == labels[200:]) > 0.95

@@ -1,0 +1,106 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferbench.plugins import load_plugins
+from ferbench.runner import RANDOM_LABELS, TRUE_LABELS, GridRunner, RunConfig
+from tests.conftest import striped_faces
+from tests.plugin_files import WRONG_SHAPE_PLUGIN
+
+COUNTING_PLUGIN = '''
+import numpy as np
+from ferbench import Extractor, hookimpl
+
+FIT_CALLS = []
+
+class CountingMean:
+    def fit(self, images, y=None):
+        assert y is None, "extractors must never see labels"
+        FIT_CALLS.append(len(images))
+        return self
+    def transform(self, images):
+        return images.reshape(len(images), 8, -1).mean(axis=2)
+    def get_params(self, deep=True):
+        return {}
+
+@hookimpl
+def ferbench_extractors():
+    yield Extractor("counting", "row-band means, counts its fits", lambda ctx: CountingMean())
+'''
+
+
+def run_grid(dataset, registry, **config) -> pd.DataFrame:
+    defaults = dict(extractors=("pca",), clusterers=("kmeans",), classifiers=("logreg",), per_class=40)
+    return pd.DataFrame(GridRunner(dataset, registry, RunConfig(**{**defaults, **config})).rows())
+
+
+def test_clear_structure_is_recovered_and_beats_the_chance_floor(striped):
+    rows = run_grid(striped, load_plugins(), clusterers=("kmeans", "agglomerative"), seeds=(0, 1))
+    pipelines = rows[rows.kind == "pipeline"]
+    assert (pipelines.status == "ok").all()
+    assert pipelines.cluster_acc.min() > 0.95
+    assert pipelines.test_acc.min() > 0.95
+    chance = rows[rows.kind == "chance"]
+    assert (chance.clusterer == RANDOM_LABELS).all()
+    assert chance.cluster_acc.max() < 0.4
+    ceiling = rows[rows.kind == "ceiling"]
+    assert (ceiling.clusterer == TRUE_LABELS).all() and ceiling.test_acc.min() > 0.95
+    assert (pipelines.ceiling_acc == ceiling.test_acc.iloc[0]).any()
+
+
+def test_one_row_per_pairing_and_seed_plus_references(striped):
+    rows = run_grid(striped, load_plugins(), extractors=("raw", "pca"), clusterers=("kmeans",), classifiers=("knn", "svm"), seeds=(3, 4))
+    assert (rows.kind == "pipeline").sum() == 2 * 1 * 2 * 2
+    assert (rows.kind == "ceiling").sum() == 2 * 2 * 2  # per extractor x classifier x seed
+    assert (rows.kind == "chance").sum() == 2 * 2 * 2
+    assert set(rows.seed) == {3, 4}
+
+
+def test_same_seed_same_numbers(striped):
+    registry = load_plugins()
+    first = run_grid(striped, registry, clusterers=("gmm",))
+    second = run_grid(striped, registry, clusterers=("gmm",))
+    columns = ["cluster_acc", "cluster_nmi", "test_acc", "ceiling_acc", "gap_true"]
+    pd.testing.assert_frame_equal(first[columns], second[columns])
+
+
+def test_features_are_computed_once_per_extractor_and_seed(striped, tmp_path):
+    path = tmp_path / "counting.py"
+    path.write_text(COUNTING_PLUGIN)
+    registry = load_plugins([path])
+    run_grid(striped, registry, extractors=("counting",), clusterers=("kmeans", "gmm"), classifiers=("logreg", "knn"),
+             seeds=(0, 1))
+    module = next(m for m in __import__("sys").modules.values() if hasattr(m, "FIT_CALLS"))
+    train_size = int(7 * 40 * 0.8)
+    assert module.FIT_CALLS == [train_size, train_size]  # two seeds, four pairings each
+
+
+def test_a_failing_plugin_fails_only_its_rows(striped, tmp_path):
+    path = tmp_path / "wrong.py"
+    path.write_text(WRONG_SHAPE_PLUGIN)
+    rows = run_grid(striped, load_plugins([path]), extractors=("wrong-shape", "pca"))
+    failed = rows[rows.extractor == "wrong-shape"]
+    assert (failed.status == "failed").all()
+    assert failed.error.iloc[0] == "transform(train) returned shape (223, 3); expected (224, d)"
+    assert (rows[rows.extractor == "pca"].status == "ok").all()
+
+
+def test_gaps_are_train_minus_test(striped):
+    rows = run_grid(striped, load_plugins(), classifiers=("knn",))
+    line = rows[rows.kind == "pipeline"].iloc[0]
+    assert line.gap_true == pytest.approx(line.train_acc - line.test_acc)
+    assert line.gap_pseudo == pytest.approx(line.train_pseudo_acc - line.test_pseudo_acc)
+    assert {"extract_s", "cluster_s", "fit_s", "predict_s"} <= set(rows.columns)
+    assert line.extract_s >= 0 and line.fit_s > 0
+
+
+def test_labels_are_only_for_scoring(striped):
+    """Shuffling the emotion labels changes the scores but not a single pseudo-label decision."""
+    shuffled = striped_faces()
+    rng = np.random.default_rng(5)
+    object.__setattr__(shuffled, "labels", rng.permutation(shuffled.labels))
+    registry = load_plugins()
+    honest = run_grid(striped, registry, per_class=30)
+    scrambled = run_grid(shuffled, registry, per_class=30)
+    assert honest[honest.kind == "pipeline"].cluster_acc.iloc[0] > 0.95
+    assert scrambled[scrambled.kind == "pipeline"].cluster_acc.iloc[0] < 0.5
