@@ -44,7 +44,9 @@ class Predictions:
 
 
 def _check_features(features: Any, n_rows: int, what: str) -> np.ndarray:
-    array = np.asarray(features, dtype=np.float64)
+    array = np.asarray(features)
+    if not np.issubdtype(array.dtype, np.floating):
+        array = array.astype(np.float64)
     if array.ndim != 2 or len(array) != n_rows:
         raise StageError(f"{what} returned shape {array.shape}; expected ({n_rows}, d)")
     if not np.isfinite(array).all():

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import striped_faces
 from tests.plugin_files import BIRCH_PLUGIN, WRONG_SHAPE_PLUGIN, write_distribution
 
-FAST = ["-e", "pca", "-c", "kmeans", "-k", "logreg", "--seeds", "0"]
+FAST = ["-e", "raw", "-c", "kmeans", "-k", "knn", "--seeds", "0"]
 
 
 def ferbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -78,7 +78,7 @@ def test_run_on_a_csv_prints_the_table_and_writes_results(tmp_path):
 
     report = ferbench("report", "--out", "out", "--format", "markdown", cwd=tmp_path)
     assert report.returncode == 0
-    assert report.stdout.splitlines()[2].startswith("| 1 | pca | kmeans | logreg |")
+    assert report.stdout.splitlines()[2].startswith("| 1 | raw | kmeans | knn |")
 
 
 def test_data_from_the_environment_variable(tmp_path):
@@ -120,13 +120,13 @@ def test_failed_pairing_is_shown_and_exit_code_is_1(tmp_path):
     plugin = tmp_path / "wrong.py"
     plugin.write_text(WRONG_SHAPE_PLUGIN)
     result = ferbench(
-        "run", "--plugin", str(plugin), "-e", "wrong-shape", "-e", "pca", "-c", "kmeans", "-k", "logreg",
+        "run", "--plugin", str(plugin), "-e", "wrong-shape", "-e", "raw", "-c", "kmeans", "-k", "knn",
         "--seeds", "0", "--per-class", "40", "--data", str(data), cwd=tmp_path,
     )
     assert result.returncode == 1
     assert "failed: transform(train) returned shape" in result.stdout
     rows = pd.read_csv(tmp_path / "results" / "results.csv")
-    assert set(rows[rows.extractor == "pca"].status) == {"ok"}
+    assert set(rows[rows.extractor == "raw"].status) == {"ok"}
 
 
 def test_without_data_it_runs_on_synthetic_faces_and_says_so(tmp_path):
