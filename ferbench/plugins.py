@@ -135,7 +135,7 @@ def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: b
 
     for kind in KINDS:
         hook = getattr(manager.hook, _HOOK_OF_KIND[kind])
-        for implementation in reversed(hook.get_hookimpls()):  # registration order
+        for implementation in hook.get_hookimpls():  # registration order
             source = implementation.plugin_name
             try:
                 registrations = list(implementation.function() or ())

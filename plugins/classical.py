@@ -14,12 +14,13 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.kernel_approximation import Nystroem
 from sklearn.linear_model import LogisticRegression
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
-from sklearn.svm import SVC
+from sklearn.svm import LinearSVC
 
 from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
 
@@ -151,8 +152,10 @@ def ferbench_classifiers() -> Iterator[Classifier]:
     )
     yield Classifier(
         "svm",
-        "Support vector machine, RBF kernel",
-        lambda ctx: make_pipeline(StandardScaler(), SVC(kernel="rbf", random_state=ctx.seed)),
+        "Linear SVM on a 500-component Nystroem RBF-kernel map (kernel SVM at linear cost)",
+        lambda ctx: make_pipeline(
+            StandardScaler(), Nystroem(n_components=500, random_state=ctx.seed), LinearSVC(random_state=ctx.seed)
+        ),
     )
     yield Classifier(
         "knn",
@@ -163,6 +166,6 @@ def ferbench_classifiers() -> Iterator[Classifier]:
     )
     yield Classifier(
         "random-forest",
-        "Random forest, 300 trees",
-        lambda ctx: RandomForestClassifier(n_estimators=300, n_jobs=ctx.n_jobs, random_state=ctx.seed),
+        "Random forest, 100 trees",
+        lambda ctx: RandomForestClassifier(n_estimators=100, n_jobs=ctx.n_jobs, random_state=ctx.seed),
     )

@@ -1,3 +1,5 @@
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -70,7 +72,7 @@ def test_features_are_computed_once_per_extractor_and_seed(striped, tmp_path):
     registry = load_plugins([path])
     run_grid(striped, registry, extractors=("counting",), clusterers=("kmeans", "gmm"), classifiers=("logreg", "knn"),
              seeds=(0, 1))
-    module = next(m for m in __import__("sys").modules.values() if hasattr(m, "FIT_CALLS"))
+    module = sys.modules[registry.get("extractor", "counting").factory.__module__]
     train_size = int(7 * 40 * 0.8)
     assert module.FIT_CALLS == [train_size, train_size]  # two seeds, four pairings each
 

@@ -1,0 +1,248 @@
+"""Face-landmark expression geometry (mediapipe face mesh), alone and with a HOG block.
+
+Why: the main structure of pixel and HOG features in FER2013 is pose, identity and
+lighting, so their clusters barely follow emotion (about 22% cluster accuracy). Distances
+between face-mesh landmarks, after a 3-D Procrustes alignment removes head pose, measure
+the expression itself (mouth, brows, eyes, nose) and cluster far better; a HOG block adds
+the texture geometry misses (teeth, wrinkles). See shared/notes/accuracy-findings.md.
+
+mediapipe is an optional extra (it pins numpy<2), so it is imported only when landmarks
+are detected: this module imports, and ferbench lists both extractors, without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from typing import Iterator
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
+from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from ferbench import BuildContext, Extractor, hookimpl
+from ferbench_plugins.classical import HOGTransformer
+
+REQUIRES = ("mediapipe",)
+INSTALL_HINT = 'pip install -e ".[landmarks]"'
+
+UPSCALE = 192  # the face detector misses most faces at 48 px
+PAD = 64  # a border of the face's median grey: the detector needs context around the face
+RETRY_PADS = (32, 96)  # faces missed at PAD are often found at another scale ...
+RETRY_CONFIDENCE = 0.1  # ... with a lower detection threshold
+
+# Face-mesh landmark indices. Each feature averages the 3-D distances of its pairs, so the
+# subject's right and left sides count as one (expressions are mostly symmetric).
+DISTANCES: dict[str, tuple[tuple[int, int], ...]] = {
+    "mouth_width": ((61, 291),),
+    "mouth_opening": ((13, 14),),
+    "mouth_height": ((0, 17),),
+    "upper_lip": ((0, 13),),
+    "lower_lip": ((14, 17),),
+    "corner_to_eye": ((61, 33), (291, 263)),
+    "nasolabial": ((61, 64), (291, 294)),
+    "corner_to_nose_tip": ((61, 1), (291, 1)),
+    "alae_width": ((64, 294),),
+    "nose_to_lip": ((2, 0),),
+    "jaw_drop": ((1, 152),),
+    "lip_to_chin": ((17, 152),),
+    "brow_inner_raise": ((107, 133), (336, 362)),
+    "brow_mid_raise": ((105, 159), (334, 386)),
+    "brow_outer_raise": ((70, 33), (300, 263)),
+    "brow_gap": ((55, 285),),
+    "brow_to_bridge": ((55, 168), (285, 168)),
+    "eye_opening": ((159, 145), (386, 374)),
+    "eye_width": ((33, 133), (263, 362)),
+    "lid_to_cheek": ((145, 205), (374, 425)),
+}
+MOUTH_CENTRE = (13, 14)
+LIP_CORNERS = (61, 291)
+BROW_INNER = (107, 336)
+BROW_OUTER = (70, 300)
+FEATURES: tuple[str, ...] = (*DISTANCES, "corner_lift", "corner_depth", "brow_slope")
+
+
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Rescale each image to 0-255 by its own min and max: ferbench hands normalised floats."""
+    low = images.min(axis=(1, 2), keepdims=True)
+    span = images.max(axis=(1, 2), keepdims=True) - low
+    return np.round(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
+
+
+def _canvas(face: np.ndarray, pad: int) -> np.ndarray:
+    """A uint8 face, upscaled and padded with its median grey, as the RGB face mesh wants."""
+    import cv2  # installed with mediapipe
+
+    big = cv2.resize(face, (UPSCALE, UPSCALE), interpolation=cv2.INTER_LINEAR)
+    big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(np.median(face)))
+    return cv2.cvtColor(big, cv2.COLOR_GRAY2RGB)
+
+
+def detect_landmarks(
+    images: np.ndarray, *, refine: bool = True, min_detection_confidence: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """Face-mesh landmarks [n, points, 3] in image-width units, and which faces were found.
+
+    Faces missed at the first try are retried at other pads with a lower threshold; rows of
+    faces never found are left zero.
+    """
+    from mediapipe.python.solutions.face_mesh import FaceMesh
+
+    faces = to_uint8(np.asarray(images, dtype=np.float32))
+    shapes = np.zeros((len(faces), 478 if refine else 468, 3), np.float32)
+    found = np.zeros(len(faces), bool)
+    for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
+        if found.all():
+            break
+        with FaceMesh(
+            static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
+        ) as mesh:
+            for pad in pads:
+                for i in np.flatnonzero(~found):
+                    result = mesh.process(_canvas(faces[i], pad))
+                    if result.multi_face_landmarks:
+                        shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
+                        found[i] = True
+    return shapes, found
+
+
+def _centre_and_scale(shapes: np.ndarray) -> np.ndarray:
+    centred = shapes - shapes.mean(axis=-2, keepdims=True)
+    return centred / np.linalg.norm(centred, axis=(-2, -1), keepdims=True)
+
+
+def procrustes_align(shapes: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Centre, scale and rotate each 3-D shape onto the template: what is left is expression
+    and face shape, not head pose or distance to the camera."""
+    shapes = _centre_and_scale(shapes)
+    u, _, vt = np.linalg.svd(np.einsum("npi,pj->nij", shapes, template))
+    u[:, :, -1] *= np.sign(np.linalg.det(u @ vt))[:, None]  # a rotation, never a mirror image
+    return shapes @ (u @ vt)
+
+
+def fit_template(shapes: np.ndarray, n_iter: int = 5) -> np.ndarray:
+    """The mean shape by generalised Procrustes analysis (align all to the mean, repeat)."""
+    template = _centre_and_scale(_centre_and_scale(shapes).mean(axis=0))
+    for _ in range(n_iter):
+        template = _centre_and_scale(procrustes_align(shapes, template).mean(axis=0))
+    return template
+
+
+def expression_features(shapes: np.ndarray) -> np.ndarray:
+    """[n, points, 3] aligned shapes -> [n, len(FEATURES)] distances and signed offsets.
+
+    The signed offsets use the template's axes (y points down the face, z away from the
+    camera): lip corners above the mouth centre (smile) or pulled back, inner brow ends
+    raised (sadness, fear) or lowered (anger).
+    """
+    columns = [
+        np.mean([np.linalg.norm(shapes[:, a] - shapes[:, b], axis=-1) for a, b in pairs], axis=0)
+        for pairs in DISTANCES.values()
+    ]
+    centre = shapes[:, MOUTH_CENTRE].mean(axis=1)
+    corners = shapes[:, LIP_CORNERS].mean(axis=1)
+    columns.append(centre[:, 1] - corners[:, 1])
+    columns.append(corners[:, 2] - centre[:, 2])
+    columns.append((shapes[:, BROW_OUTER, 1] - shapes[:, BROW_INNER, 1]).mean(axis=1))
+    return np.stack(columns, axis=1)
+
+
+def _digest(images: np.ndarray) -> str:
+    array = np.ascontiguousarray(images)
+    return hashlib.blake2b(array.tobytes() + repr((array.shape, array.dtype)).encode(), digest_size=16).hexdigest()
+
+
+class LandmarkGeometry(TransformerMixin, BaseEstimator):
+    """Pose-normalised expression distances from the face mesh, standardised on the fit set.
+
+    Faces the mesh cannot find get the training-mean shape (neutral, average features).
+    `detection_rate_` is the share of fit images with a face found.
+    """
+
+    def __init__(self, refine_landmarks: bool = True, min_detection_confidence: float = 0.5) -> None:
+        self.refine_landmarks = refine_landmarks
+        self.min_detection_confidence = min_detection_confidence
+
+    def _detect(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return detect_landmarks(
+            images, refine=self.refine_landmarks, min_detection_confidence=self.min_detection_confidence
+        )
+
+    def _raw_features(self, shapes: np.ndarray, found: np.ndarray) -> np.ndarray:
+        aligned = np.repeat(self.template_[None], len(shapes), axis=0)  # missed: the mean shape
+        aligned[found] = procrustes_align(shapes[found], self.template_)
+        return expression_features(aligned)
+
+    def fit(self, images: np.ndarray, y: object = None) -> "LandmarkGeometry":
+        self.fit_transform(images)
+        return self
+
+    def fit_transform(self, images: np.ndarray, y: object = None) -> np.ndarray:
+        shapes, found = self._detect(images)
+        self.detection_rate_ = float(found.mean())
+        if found.any():
+            self.template_ = fit_template(shapes[found])
+        else:  # not faces at all (e.g. conformance-check noise): finite, constant features
+            warnings.warn(f"the face mesh found no face in any of {len(images)} training images", stacklevel=2)
+            self.template_ = np.zeros(shapes.shape[1:], np.float32)
+        raw = self._raw_features(shapes, found)
+        self.scaler_ = StandardScaler().fit(raw)
+        # Harnesses call fit(train) then transform(train): remember the fit set's features
+        # (in memory only) so that the slow landmark detection runs once on it.
+        self._fit_memo = (_digest(images), raw)
+        return self.scaler_.transform(raw).astype(np.float32)
+
+    def transform(self, images: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "scaler_")
+        digest, raw = self._fit_memo
+        if digest != _digest(images):
+            raw = self._raw_features(*self._detect(images))
+        return self.scaler_.transform(raw).astype(np.float32)
+
+
+class UnitTotalVariance(TransformerMixin, BaseEstimator):
+    """Centres a block and scales its summed variance to 1, so that concatenated blocks
+    weigh the same however many columns each has."""
+
+    def fit(self, features: np.ndarray, y: object = None) -> "UnitTotalVariance":
+        self.mean_ = features.mean(axis=0)
+        self.scale_ = float(np.sqrt(features.var(axis=0).sum())) or 1.0
+        return self
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "scale_")
+        return ((features - self.mean_) / self.scale_).astype(np.float32)
+
+
+def _landmarks(ctx: BuildContext) -> LandmarkGeometry:
+    return LandmarkGeometry()
+
+
+def _landmarks_hog(ctx: BuildContext) -> FeatureUnion:
+    return make_union(
+        make_pipeline(LandmarkGeometry(), UnitTotalVariance()),
+        make_pipeline(
+            HOGTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed), UnitTotalVariance()
+        ),
+    )
+
+
+@hookimpl
+def ferbench_extractors() -> Iterator[Extractor]:
+    yield Extractor(
+        "landmarks",
+        f"Face-mesh expression geometry: {len(FEATURES)} distances and offsets after 3-D Procrustes pose removal",
+        _landmarks,
+        requires=REQUIRES,
+        install_hint=INSTALL_HINT,
+    )
+    yield Extractor(
+        "landmarks-hog",
+        "Landmark geometry + HOG -> PCA 50, each block scaled to unit total variance",
+        _landmarks_hog,
+        requires=REQUIRES,
+        install_hint=INSTALL_HINT,
+    )

@@ -1,0 +1,109 @@
+"""The landmark extractors: listed without mediapipe, and measuring expressions with it.
+
+The tests that detect landmarks need the optional extra (pip install -e ".[landmarks]")
+and real faces (the first rows of ../shared/data/fer2013.csv.gz): face mesh finds no face
+in synthetic images, so there is nothing to check on them.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferbench.errors import PluginError
+from ferbench.plugins import load_plugins
+from ferbench.types import BuildContext
+from ferbench_plugins.landmarks import FEATURES, ferbench_extractors
+from tests.conftest import REAL_DATA
+
+PLUGIN_FILE = Path(__file__).resolve().parents[1] / "plugins" / "landmarks.py"
+NAMES = ["landmarks", "landmarks-hog"]
+HAPPY, SAD = 3, 4
+Faces = tuple[np.ndarray, np.ndarray]  # normalised images, emotions
+Fitted = tuple[object, np.ndarray]  # the fitted `landmarks` extractor, its features of the faces
+
+
+def test_listed_as_unavailable_with_the_install_hint_without_mediapipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # as if not installed: importing it fails
+    registry = load_plugins([PLUGIN_FILE], use_entry_points=False)
+    assert not registry.failures, "the module must import without mediapipe"
+    assert registry.names("extractor") == NAMES
+    for name in NAMES:
+        loaded = registry.plugins["extractor"][name]
+        assert loaded.registration.requires == ("mediapipe",)
+        assert not loaded.available
+        with pytest.raises(PluginError, match=re.escape('pip install -e ".[landmarks]"')):
+            registry.get("extractor", name)
+
+
+@pytest.fixture(scope="module")
+def faces() -> Faces:
+    """The first 200 real faces, normalised per image as ferbench hands them, and emotions."""
+    pytest.importorskip("mediapipe", reason='mediapipe is an optional extra: pip install -e ".[landmarks]"')
+    if not REAL_DATA.is_file():
+        pytest.skip(f"FER2013 not found at {REAL_DATA}: landmark tests need real faces")
+    table = pd.read_csv(REAL_DATA, nrows=200)
+    pixels = np.stack([np.array(row.split(), dtype=np.float32) for row in table["pixels"]]).reshape(-1, 48, 48)
+    pixels -= pixels.mean(axis=(1, 2), keepdims=True)
+    pixels /= pixels.std(axis=(1, 2), keepdims=True) + 1e-8
+    return pixels, table["emotion"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def fitted(faces: Faces) -> Fitted:
+    """The `landmarks` extractor fitted on the faces, and its features of them."""
+    (landmarks,) = [r for r in ferbench_extractors() if r.name == "landmarks"]
+    extractor = landmarks.build(BuildContext(seed=0))
+    extractor.fit(faces[0])
+    return extractor, extractor.transform(faces[0])
+
+
+@pytest.mark.realdata
+def test_finds_a_face_in_most_images(fitted: Fitted) -> None:
+    extractor, _ = fitted
+    assert extractor.detection_rate_ >= 0.95
+
+
+@pytest.mark.realdata
+def test_features_are_finite_and_deterministic(faces: Faces, fitted: Fitted) -> None:
+    extractor, features = fitted
+    assert features.shape == (len(faces[0]), len(FEATURES)) and np.isfinite(features).all()
+    assert set(extractor.get_params()) == {"refine_landmarks", "min_detection_confidence"}
+    some = faces[0][:30]  # not the fit set: landmarks are detected afresh
+    np.testing.assert_allclose(extractor.transform(some), features[:30], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(extractor.transform(some), extractor.transform(some))
+
+
+@pytest.mark.realdata
+def test_smiles_are_wider_and_lift_the_lip_corners(faces: Faces, fitted: Fitted) -> None:
+    _, features = fitted
+    emotions = faces[1]
+    for feature in ("mouth_width", "corner_lift"):
+        column = features[:, FEATURES.index(feature)]
+        assert column[emotions == HAPPY].mean() > column[emotions == SAD].mean() + 0.5, feature
+
+
+@pytest.mark.realdata
+def test_a_mirror_image_gives_nearly_the_same_features(faces: Faces, fitted: Fitted) -> None:
+    """Left and right are averaged and pose is aligned away: what remains is the expression."""
+    extractor, features = fitted
+    mirrored = extractor.transform(faces[0][:, :, ::-1].copy())
+    per_feature = [np.corrcoef(features[:, j], mirrored[:, j])[0, 1] for j in range(features.shape[1])]
+    assert np.median(per_feature) > 0.75
+
+
+@pytest.mark.realdata
+def test_landmarks_hog_weighs_both_blocks_equally(faces: Faces) -> None:
+    """The few geometry columns must not drown in the 50 HOG components, nor the reverse."""
+    (combined,) = [r for r in ferbench_extractors() if r.name == "landmarks-hog"]
+    extractor = combined.build(BuildContext(seed=0))
+    extractor.fit(faces[0])
+    features = extractor.transform(faces[0])
+    assert features.shape == (len(faces[0]), len(FEATURES) + 50) and np.isfinite(features).all()
+    geometry, hog = features[:, : len(FEATURES)], features[:, len(FEATURES) :]
+    np.testing.assert_allclose([geometry.var(axis=0).sum(), hog.var(axis=0).sum()], [1, 1], rtol=1e-3)
