@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -31,7 +32,8 @@ DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
 
-console = Console()
+# Files and CI logs get a wide table; a terminal keeps its own width.
+console = Console(width=None if Console().is_terminal else 200)
 errors = Console(stderr=True)
 
 
@@ -80,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     how = run.add_argument_group("execution")
     how.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="SEED", help="repeat everything per seed (default 0 1 2)")
     how.add_argument("--clusters", type=int, default=7, metavar="K", help="groups a clusterer looks for (default 7 emotions)")
-    how.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="CPU threads for plugins (default: all cores)")
+    how.add_argument("--jobs", type=int, default=1, metavar="N",
+                     help="CPU threads for BLAS, OpenMP and torch (default 1: oversubscribed pools on a busy machine run many times slower)")
     how.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where torch plugins run (default auto)")
     how.add_argument("--quick", action="store_true", help="short training budgets for torch plugins (smoke tests)")
     how.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"folder for results.csv and results.json (default ./{DEFAULT_OUT})")
@@ -137,17 +140,32 @@ def _resolve_device(device: str) -> str:
 
 
 class _RichProgress:
-    """Adapts the runner's progress callbacks to a rich progress bar."""
+    """Adapts the runner's progress callbacks to a rich progress bar.
+
+    Where stderr is no terminal (CI logs, `2> file`) a bar cannot redraw, so each finished
+    pairing is logged as a line instead.
+    """
 
     def __init__(self, progress: Progress, total: int) -> None:
         self._progress = progress
         self._task = progress.add_task("starting", total=total)
+        self._total = total
+        self._done = 0
+        self._description = ""
+        self._log_lines = not progress.console.is_terminal
+        self._started = time.perf_counter()
 
     def stage(self, description: str) -> None:
+        self._description = description
         self._progress.update(self._task, description=description)
 
     def advance(self) -> None:
+        self._done += 1
         self._progress.advance(self._task)
+        if self._log_lines:
+            elapsed = time.perf_counter() - self._started
+            self._progress.console.print(f"[{self._done}/{self._total}] {self._description} done ({elapsed:.0f} s)",
+                                         highlight=False, markup=False)
 
 
 def command_run(args: argparse.Namespace) -> int:

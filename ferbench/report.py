@@ -16,7 +16,10 @@ SORT_KEYS: dict[str, str] = {
     "ceiling_acc": "supervised ceiling of the features",
     "silhouette": "label-free: silhouette of the clustering (what a user without labels can rank by)",
 }
-_METRICS = ["cluster_acc", "cluster_nmi", "cluster_ari", "silhouette", "test_acc", "ceiling_acc", "gap_true", "gap_pseudo"]
+_METRICS = [
+    "cluster_acc", "cluster_nmi", "cluster_ari", "silhouette", "test_acc", "ceiling_acc", "gap_true", "gap_pseudo",
+    "n_clusters", "noise_fraction",
+]
 _TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
 
 
@@ -31,7 +34,7 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
         return pd.DataFrame(columns=PAIRING)
     ok = pipelines[pipelines["status"] == "ok"]
     grouped = ok.groupby(PAIRING, sort=False)
-    table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=0).add_suffix("_std"))
+    table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=1).add_suffix("_std"))
     table = table.join(grouped[_TIMES].mean()).join(grouped.size().rename("seeds"))
     failures = pipelines[pipelines["status"] != "ok"].groupby(PAIRING, sort=False)
     counts = failures.size().rename("failed")
@@ -52,15 +55,23 @@ def chance_floor(rows: pd.DataFrame) -> tuple[float, float]:
 def _percent(mean: Any, std: Any) -> str:
     if pd.isna(mean):
         return "–"
-    spread = "" if pd.isna(std) else f" ± {100 * std:.1f}"
+    spread = "" if pd.isna(std) else f"±{100 * std:.1f}"
     return f"{100 * mean:.1f}{spread}"
 
 
 def _plain(mean: Any, std: Any) -> str:
     if pd.isna(mean):
         return "–"
-    spread = "" if pd.isna(std) else f" ± {std:.2f}"
+    spread = "" if pd.isna(std) else f"±{std:.2f}"
     return f"{mean:.2f}{spread}"
+
+
+def _clusters(line: pd.Series) -> str:
+    """Cluster count found, and the noise share where a clusterer leaves points out."""
+    if pd.isna(line["n_clusters_mean"]):
+        return "–"
+    noise = line["noise_fraction_mean"]
+    return f"{line['n_clusters_mean']:.0f}" + (f" ({100 * noise:.0f}% noise)" if noise > 0 else "")
 
 
 def _seconds(line: pd.Series) -> str:
@@ -104,20 +115,20 @@ def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: st
     cluster_floor, test_floor = chance_floor(rows)
     caption = (
         f"{describe_data(metadata)}\n{label_free_choice(board)}\n"
-        f"Accuracies in % (mean ± std over seeds), sorted by {sort_by}. "
+        f"Accuracies in % (mean±std over seeds), sorted by {sort_by}. "
         f"Chance floor: cluster ACC {100 * cluster_floor:.1f}, test ACC {100 * test_floor:.1f} (random labels). "
-        "Ceiling: same features, true labels. Gaps: train − test accuracy, against true and pseudo labels. "
+        "k: clusters found. Ceiling: same features, true labels. Gaps: train − test accuracy, against true and pseudo labels. "
         "Times: extract/cluster/fit/predict seconds."
     )
     table = Table(title=title, caption=caption, title_style="bold red" if synthetic else "bold", caption_justify="left")
     for header in ("#", "Extractor", "Clusterer", "Classifier"):
         table.add_column(header, no_wrap=True)
-    for header in ("Cluster ACC", "NMI", "ARI", "Silh.", "Test ACC", "Ceiling", "Gap true", "Gap pseudo", "Times s"):
+    for header in ("Cluster ACC", "NMI", "ARI", "k", "Silh.", "Test ACC", "Ceiling", "Gap true", "Gap pseudo", "Times s"):
         table.add_column(header, justify="right")
     for rank, line in board.iterrows():
         if line["seeds"] == 0:
             table.add_row(str(rank + 1), line["extractor"], line["clusterer"], line["classifier"],
-                          Text(f"failed: {line['error']}", style="red"), *[""] * 8)
+                          Text(f"failed: {line['error']}", style="red"), *[""] * 9)
             continue
         note = Text(f" ({line['failed']} failed)", style="red") if line["failed"] else ""
         table.add_row(
@@ -125,6 +136,7 @@ def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: st
             _percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
             _plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
             _plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
+            _clusters(line),
             _plain(line["silhouette_mean"], line["silhouette_std"]),
             Text.assemble(Text(_percent(line["test_acc_mean"], line["test_acc_std"]), style="bold"), note),
             _percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
