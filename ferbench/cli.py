@@ -31,10 +31,11 @@ DATA_ENV = "FERBENCH_DATA"
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
+_FLAG_OF_KIND = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}
 
-# Files and CI logs get a wide table; a terminal keeps its own width.
-console = Console(width=None if Console().is_terminal else 200)
-errors = Console(stderr=True)
+# Files and CI logs get a wide table; a terminal (or $COLUMNS) keeps its own width.
+console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
+errors = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs too
 
 
 def _plugin_options() -> argparse.ArgumentParser:
@@ -66,7 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
-    picks.add_argument("--all", action="store_true", help="every available extractor x clusterer x classifier")
+    picks.add_argument("--all", action="store_true",
+                       help="every available extractor x clusterer x classifier (slow deep-training plugins need --slow)")
+    picks.add_argument("--slow", action="store_true",
+                       help="let --all (and kinds left out) include plugins that train for minutes per seed")
     picks.add_argument("-e", "--extractor", action="append", default=[], metavar="NAME", help="feature extractor (repeatable)")
     picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="NAME", help="clusterer (repeatable)")
     picks.add_argument("-k", "--classifier", action="append", default=[], metavar="NAME", help="classifier (repeatable)")
@@ -114,14 +118,21 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
                 registry.get(kind, name)
             selection[kind] = tuple(dict.fromkeys(chosen[kind]))
             continue
+        names = []
         for loaded in registry.plugins[kind].values():
+            registration = loaded.registration
             if not loaded.available:
                 errors.print(
-                    f"[yellow]note:[/] skipping {kind} '{loaded.registration.name}': needs "
-                    f"{', '.join(loaded.registration.missing_requirements())} ({escape(loaded.registration.install_hint)})",
+                    f"[yellow]note:[/] skipping {kind} '{registration.name}': needs "
+                    f"{', '.join(registration.missing_requirements())} ({escape(registration.install_hint)})",
                     highlight=False,
                 )
-        selection[kind] = tuple(registry.names(kind, available_only=True))
+            elif registration.slow and not args.slow:
+                errors.print(f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
+                             f"with {_FLAG_OF_KIND[kind]})", highlight=False)
+            else:
+                names.append(registration.name)
+        selection[kind] = tuple(names)
         if not selection[kind]:
             raise FerbenchError(f"no {kind} is available: install a plugin that provides one")
     return selection
@@ -226,7 +237,10 @@ def command_list(args: argparse.Namespace) -> int:
     for loaded in registry.all():
         registration = loaded.registration
         missing = registration.missing_requirements()
-        status = f"[red]unavailable:[/] {escape(registration.install_hint) or 'install ' + ', '.join(missing)}" if missing else "[green]ok[/]"
+        if missing:
+            status = f"[red]unavailable:[/] {escape(registration.install_hint) or 'install ' + ', '.join(missing)}"
+        else:
+            status = "[green]ok[/]" + (" [yellow](slow: --slow)[/]" if registration.slow else "")
         description = escape(registration.description)
         if getattr(registration, "consumes", "features") == "images":
             description += " [dim](reads images)[/]"

@@ -44,6 +44,8 @@ class Registration:
     requires:     importable module names the factory needs; when one is missing the
                   algorithm is listed as unavailable instead of breaking the run.
     install_hint: the command that makes it available, shown to the user.
+    slow:         trains for minutes per seed (deep networks): `ferbench run --all` leaves it
+                  out unless `--slow` is given; naming it with -e/-c/-k always runs it.
     """
 
     name: str
@@ -51,6 +53,7 @@ class Registration:
     factory: Factory
     requires: tuple[str, ...] = ()
     install_hint: str = ""
+    slow: bool = False
     kind: Kind = field(init=False, default="extractor")
 
     def missing_requirements(self) -> list[str]:

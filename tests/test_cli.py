@@ -18,7 +18,7 @@ FAST = ["-e", "raw", "-c", "kmeans", "-k", "knn", "--seeds", "0"]
 
 
 def ferbench(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "COLUMNS": "200", "FERBENCH_DATA": ""}
+    environment = {**os.environ, "COLUMNS": "400", "FERBENCH_DATA": ""}
     environment.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "ferbench", *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=300
@@ -144,3 +144,26 @@ def test_help_explains_the_protocol(tmp_path):
     assert result.returncode == 0
     assert "synthetic faces, which are not FER2013" in result.stdout
     assert "--per-class" in result.stdout and "--seeds" in result.stdout
+
+
+def test_all_leaves_out_slow_and_unavailable_plugins_unless_asked(tmp_path, capsys):
+    from argparse import Namespace
+
+    from ferbench.cli import _selection
+    from ferbench.plugins import load_plugins
+    from tests.plugin_files import NEEDS_MISSING_MODULE_PLUGIN
+
+    plugin = tmp_path / "fancy.py"
+    plugin.write_text(NEEDS_MISSING_MODULE_PLUGIN)
+    registry = load_plugins([plugin])
+    picks = dict(extractor=[], clusterer=[], classifier=[], all=True)
+    quick = _selection(registry, Namespace(**picks, slow=False))
+    assert "simclr" not in quick["extractor"] and "cnn" not in quick["classifier"] and "fancy" not in quick["extractor"]
+    assert {"raw", "pca", "hog"} <= set(quick["extractor"])
+    notes = capsys.readouterr().err
+    assert "skipping slow extractor 'simclr' (add --slow, or name it with -e)" in notes
+    assert "skipping extractor 'fancy': needs a_module_that_does_not_exist (pip install fancy-faces)" in notes
+    everything = _selection(registry, Namespace(**picks, slow=True))
+    assert {"simclr", "autoencoder"} <= set(everything["extractor"]) and "cnn" in everything["classifier"]
+    named = _selection(registry, Namespace(**{**picks, "all": False, "extractor": ["simclr"]}, slow=False))
+    assert named["extractor"] == ("simclr",)

@@ -11,6 +11,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from ferbench import BuildContext
+from ferbench.testing import check_registration
 from ferbench_plugins import deep
 from ferbench_plugins.torch_utils import LIGHT_AUGMENTATION, Augmentation, augment
 
@@ -50,6 +51,11 @@ def test_registrations() -> None:
     assert records["cnn"].consumes == "images"
     assert records["mlp"].consumes == "features"
     assert all(not r.missing_requirements() for r in records.values())
+
+
+@pytest.mark.parametrize("name", sorted(registrations()))
+def test_conforms_to_the_harness_contract(name: str) -> None:
+    check_registration(registrations()[name])
 
 
 @pytest.mark.parametrize("name", ["autoencoder", "simclr", "dec", "cnn"])

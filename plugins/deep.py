@@ -1,0 +1,87 @@
+"""Deep-learning plugins: autoencoder and SimCLR features, IDEC clustering, MLP and CNN
+classifiers.
+
+The torch estimators live in `ferbench_plugins.torch_utils` and are imported only when one is
+built, so listing plugins stays fast and a missing torch marks them unavailable instead of
+breaking discovery. All of them are deterministic on the CPU for a given seed and thread
+count; `ctx.quick` shrinks every training budget to a few seconds for tests and smoke runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
+
+_TORCH = dict(requires=("torch",), install_hint="pip install torch==2.13.0")
+_SLOW = dict(_TORCH, slow=True)  # minutes of training per seed: opt-in for `run --all`
+
+
+def _runtime(ctx: BuildContext) -> dict[str, Any]:
+    """The constructor arguments every torch estimator takes from the run."""
+    return dict(seed=ctx.seed, device=ctx.device, n_jobs=ctx.n_jobs)
+
+
+def _autoencoder(ctx: BuildContext) -> Any:
+    from ferbench_plugins.torch_utils import ConvAutoencoder
+
+    return ConvAutoencoder(**_runtime(ctx), **(dict(epochs=2, width=8) if ctx.quick else {}))
+
+
+def _simclr(ctx: BuildContext) -> Any:
+    from ferbench_plugins.torch_utils import SimCLR
+
+    return SimCLR(**_runtime(ctx), **(dict(epochs=2, width=8, batch_size=64) if ctx.quick else {}))
+
+
+def _dec(ctx: BuildContext) -> Any:
+    from ferbench_plugins.torch_utils import IDEC
+
+    budget = dict(pretrain_epochs=30, epochs=20, update_interval=5) if ctx.quick else {}
+    return IDEC(n_clusters=ctx.n_clusters, **_runtime(ctx), **budget)
+
+
+def _cnn(ctx: BuildContext) -> Any:
+    from ferbench_plugins.torch_utils import CNNClassifier
+
+    return CNNClassifier(**_runtime(ctx), **(dict(epochs=5, width=8, batch_size=32) if ctx.quick else {}))
+
+
+def _mlp(ctx: BuildContext) -> Any:
+    # No early stopping: its stratified hold-out fails on pseudo-label classes with one member.
+    return make_pipeline(
+        StandardScaler(),
+        MLPClassifier(hidden_layer_sizes=(256,), alpha=1e-3, max_iter=50 if ctx.quick else 300, random_state=ctx.seed),
+    )
+
+
+@hookimpl
+def ferbench_extractors() -> Iterator[Extractor]:
+    yield Extractor(
+        "autoencoder",
+        "Convolutional autoencoder (MSE reconstruction), 64-d bottleneck, 20 epochs",
+        _autoencoder,
+        **_SLOW,
+    )
+    yield Extractor(
+        "simclr", "SimCLR contrastive CNN (NT-Xent, T=0.5), 64-d L2-normalised, 25 epochs", _simclr, **_SLOW
+    )
+
+
+@hookimpl
+def ferbench_clusterers() -> Iterator[Clusterer]:
+    yield Clusterer(
+        "dec", "IDEC: MLP autoencoder + k-means init, joint KL clustering and reconstruction loss", _dec, **_SLOW
+    )
+
+
+@hookimpl
+def ferbench_classifiers() -> Iterator[Classifier]:
+    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256 (scikit-learn)", _mlp)
+    yield Classifier(
+        "cnn", "Small CNN on the images, mirror/shift augmentation, 8 epochs", _cnn, consumes="images", **_SLOW
+    )
