@@ -44,8 +44,9 @@ class Registration:
     requires:     importable module names the factory needs; when one is missing the
                   algorithm is listed as unavailable instead of breaking the run.
     install_hint: the command that makes it available, shown to the user.
-    slow:         trains for minutes per seed (deep networks): `ferbench run --all` leaves it
-                  out unless `--slow` is given; naming it with -e/-c/-k always runs it.
+    slow:         a fit can take tens of seconds or minutes on the default sample (deep
+                  networks, forests, density trees in high dimensions): `ferbench run --all`
+                  leaves it out unless `--slow` is given; naming it with -e/-c/-k always runs it.
     """
 
     name: str

@@ -168,4 +168,5 @@ def ferbench_classifiers() -> Iterator[Classifier]:
         "random-forest",
         "Random forest, 100 trees",
         lambda ctx: RandomForestClassifier(n_estimators=100, n_jobs=ctx.n_jobs, random_state=ctx.seed),
+        slow=True,  # ~15 s a fit on raw pixels
     )

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
 
 _TORCH = dict(requires=("torch",), install_hint="pip install torch==2.13.0")
-_SLOW = dict(_TORCH, slow=True)  # minutes of training per seed: opt-in for `run --all`
+_SLOW = dict(_TORCH, slow=True)  # seconds to minutes of training per fit: opt-in for `run --all`
 
 
 def _runtime(ctx: BuildContext) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
 
 @hookimpl
 def ferbench_classifiers() -> Iterator[Classifier]:
-    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256 (scikit-learn)", _mlp)
+    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256 (scikit-learn)", _mlp, slow=True)
     yield Classifier(
         "cnn", "Small CNN on the images, mirror/shift augmentation, 8 epochs", _cnn, consumes="images", **_SLOW
     )
