@@ -137,6 +137,9 @@ def test_without_data_it_runs_on_synthetic_faces_and_says_so(tmp_path):
     assert "SYNTHETIC faces, NOT FER2013" in result.stdout
     rows = pd.read_csv(tmp_path / "results" / "results.csv")
     assert rows.synthetic.all()
+    best = rows[rows.kind == "pipeline"].test_acc.max()
+    chance = rows[rows.kind == "chance"].test_acc.mean()
+    assert best > chance + 0.15, (best, chance)  # the synthetic faces hold a structure to find
 
 
 def test_help_explains_the_protocol(tmp_path):
