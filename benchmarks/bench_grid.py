@@ -15,7 +15,9 @@ from ferbench.runner import GridRunner, RunConfig
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.csv.gz"
 BASELINE_GRID = dict(
-    extractors=("raw", "pca", "hog"), clusterers=("kmeans", "gmm", "agglomerative"), classifiers=("logreg", "svm", "knn")
+    extractors=("raw", "pca", "hog"),
+    clusterers=("kmeans", "gmm", "agglomerative"),
+    classifiers=("logreg", "svm", "knn"),
 )
 
 

@@ -10,12 +10,17 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from ferbench import __version__
@@ -41,7 +46,10 @@ errors = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs 
 def _plugin_options() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument(
-        "--plugin", action="append", default=[], metavar="PATH",
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="PATH",
         help="also load plugins from this Python file (repeatable)",
     )
     parent.add_argument("--debug", action="store_true", help="show full tracebacks instead of one-line errors")
@@ -59,51 +67,122 @@ def build_parser() -> argparse.ArgumentParser:
     common = _plugin_options()
 
     run = commands.add_parser(
-        "run", parents=[common], help="run pipelines and print the leaderboard",
+        "run",
+        parents=[common],
+        help="run pipelines and print the leaderboard",
         description="Cluster a class-balanced sample without labels (stage 1), train a classifier on the "
         "clusters (stage 2), and score both against the true emotions. Without --data (or "
         f"${DATA_ENV}) it runs on generated synthetic faces, which are not FER2013.",
-        epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2",
+        epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n"
+        "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
-    picks.add_argument("--all", action="store_true",
-                       help="every available extractor x clusterer x classifier (slow deep-training plugins need --slow)")
-    picks.add_argument("--slow", action="store_true",
-                       help="let --all (and kinds left out) include plugins that train for minutes per seed")
-    picks.add_argument("-e", "--extractor", action="append", default=[], metavar="NAME", help="feature extractor (repeatable)")
+    picks.add_argument(
+        "--all",
+        action="store_true",
+        help="every available extractor x clusterer x classifier (slow deep-training plugins need --slow)",
+    )
+    picks.add_argument(
+        "--slow",
+        action="store_true",
+        help="let --all (and kinds left out) include plugins that train for minutes per seed",
+    )
+    picks.add_argument(
+        "-e", "--extractor", action="append", default=[], metavar="NAME", help="feature extractor (repeatable)"
+    )
     picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="NAME", help="clusterer (repeatable)")
-    picks.add_argument("-k", "--classifier", action="append", default=[], metavar="NAME", help="classifier (repeatable)")
+    picks.add_argument(
+        "-k", "--classifier", action="append", default=[], metavar="NAME", help="classifier (repeatable)"
+    )
     data = run.add_argument_group("data")
-    data.add_argument("--data", metavar="PATH", help=f"FER2013 .csv/.csv.gz or image folder (default: ${DATA_ENV}, else synthetic faces)")
-    data.add_argument("--per-class", type=int, default=547, metavar="N", help="images sampled per emotion (default 547, FER2013's rarest class)")
-    data.add_argument("--test-size", type=float, default=0.2, metavar="F", help="held-out share for the stratified split (default 0.2)")
-    data.add_argument("--split", choices=["stratified", "usage"], default="stratified", help="stratified random split, or the data's own Usage column")
-    data.add_argument("--pool", action="store_true",
-                      help="fit extractors on every image outside the test part (an unlabelled pool), not only on train")
-    data.add_argument("--normalise", choices=list(NORMALISATIONS), default="standardize",
-                      help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)")
+    data.add_argument(
+        "--data",
+        metavar="PATH",
+        help=f"FER2013 .csv/.csv.gz or image folder (default: ${DATA_ENV}, else synthetic faces)",
+    )
+    data.add_argument(
+        "--per-class",
+        type=int,
+        default=547,
+        metavar="N",
+        help="images sampled per emotion (default 547, FER2013's rarest class)",
+    )
+    data.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="held-out share for the stratified split (default 0.2)",
+    )
+    data.add_argument(
+        "--split",
+        choices=["stratified", "usage"],
+        default="stratified",
+        help="stratified random split, or the data's own Usage column",
+    )
+    data.add_argument(
+        "--pool",
+        action="store_true",
+        help="fit extractors on every image outside the test part (an unlabelled pool), not only on train",
+    )
+    data.add_argument(
+        "--normalise",
+        choices=list(NORMALISATIONS),
+        default="standardize",
+        help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
+    )
     how = run.add_argument_group("execution")
-    how.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], metavar="SEED", help="repeat everything per seed (default 0 1 2)")
-    how.add_argument("--clusters", type=int, default=7, metavar="K", help="groups a clusterer looks for (default 7 emotions)")
-    how.add_argument("--jobs", type=int, default=1, metavar="N",
-                     help="CPU threads for BLAS, OpenMP and torch (default 1: oversubscribed pools on a busy machine run many times slower)")
-    how.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="where torch plugins run (default auto)")
+    how.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        metavar="SEED",
+        help="repeat everything per seed (default 0 1 2)",
+    )
+    how.add_argument(
+        "--clusters", type=int, default=7, metavar="K", help="groups a clusterer looks for (default 7 emotions)"
+    )
+    how.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="CPU threads for BLAS, OpenMP and torch (default 1: oversubscribed pools on a busy machine "
+        "run many times slower)",
+    )
+    how.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where torch plugins run (default auto)"
+    )
     how.add_argument("--quick", action="store_true", help="short training budgets for torch plugins (smoke tests)")
-    how.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"folder for results.csv and results.json (default ./{DEFAULT_OUT})")
+    how.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"folder for results.csv and results.json (default ./{DEFAULT_OUT})",
+    )
 
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
 
     report = commands.add_parser("report", parents=[common], help="show a stored run again, sorted or exported")
-    report.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder to read (default ./{DEFAULT_OUT})")
-    report.add_argument("--sort", choices=list(SORT_KEYS), default="test_acc", help="rank by this score (default test_acc)")
-    report.add_argument("--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard")
+    report.add_argument(
+        "--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder to read (default ./{DEFAULT_OUT})"
+    )
+    report.add_argument(
+        "--sort", choices=list(SORT_KEYS), default="test_acc", help="rank by this score (default test_acc)"
+    )
+    report.add_argument(
+        "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
+    )
     return parser
 
 
 def _warn_failures(registry: PluginRegistry) -> None:
     for failure in registry.failures:
-        errors.print(f"[yellow]warning:[/] plugin {failure.source} failed to load: {escape(failure.reason)}", highlight=False)
+        errors.print(
+            f"[yellow]warning:[/] plugin {failure.source} failed to load: {escape(failure.reason)}", highlight=False
+        )
 
 
 def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
@@ -128,8 +207,11 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
                     highlight=False,
                 )
             elif registration.slow and not args.slow:
-                errors.print(f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
-                             f"with {_FLAG_OF_KIND[kind]})", highlight=False)
+                errors.print(
+                    f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
+                    f"with {_FLAG_OF_KIND[kind]})",
+                    highlight=False,
+                )
             else:
                 names.append(registration.name)
         selection[kind] = tuple(names)
@@ -175,8 +257,11 @@ class _RichProgress:
         self._progress.advance(self._task)
         if self._log_lines:
             elapsed = time.perf_counter() - self._started
-            self._progress.console.print(f"[{self._done}/{self._total}] {self._description} done ({elapsed:.0f} s)",
-                                         highlight=False, markup=False)
+            self._progress.console.print(
+                f"[{self._done}/{self._total}] {self._description} done ({elapsed:.0f} s)",
+                highlight=False,
+                markup=False,
+            )
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -200,21 +285,38 @@ def command_run(args: argparse.Namespace) -> int:
             highlight=False,
         )
     config = RunConfig(
-        extractors=selection["extractor"], clusterers=selection["clusterer"], classifiers=selection["classifier"],
-        seeds=tuple(dict.fromkeys(args.seeds)), per_class=args.per_class, test_size=args.test_size, split=args.split,
-        normalisation=args.normalise, n_clusters=args.clusters, jobs=max(1, args.jobs),
-        device=_resolve_device(args.device), quick=args.quick, pool=args.pool,
+        extractors=selection["extractor"],
+        clusterers=selection["clusterer"],
+        classifiers=selection["classifier"],
+        seeds=tuple(dict.fromkeys(args.seeds)),
+        per_class=args.per_class,
+        test_size=args.test_size,
+        split=args.split,
+        normalisation=args.normalise,
+        n_clusters=args.clusters,
+        jobs=max(1, args.jobs),
+        device=_resolve_device(args.device),
+        quick=args.quick,
+        pool=args.pool,
     )
     metadata = {
         "ferbench_version": __version__,
         "dataset": {
-            "name": dataset.name, "source": dataset.source, "fingerprint": dataset.fingerprint,
-            "synthetic": dataset.synthetic, "n_images": len(dataset),
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "n_images": len(dataset),
         },
         "config": config.to_dict(),
         "plugins": {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()},
     }
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=errors, transient=True) as bar:
         runner = GridRunner(dataset, registry, config, _RichProgress(bar, config.n_pairings * len(config.seeds)))
         frame = to_frame(runner.rows(), metadata)
@@ -223,7 +325,9 @@ def command_run(args: argparse.Namespace) -> int:
     console.print(f"Results: {csv_path} and {json_path}", highlight=False)
     failed = frame[frame["status"] != "ok"]
     if not failed.empty:
-        errors.print(f"[red]{len(failed)} of {len(frame)} rows failed[/] (see the error column of {csv_path})", highlight=False)
+        errors.print(
+            f"[red]{len(failed)} of {len(frame)} rows failed[/] (see the error column of {csv_path})", highlight=False
+        )
         return EXIT_FAILED_PAIRINGS
     return 0
 

@@ -24,7 +24,11 @@ from ferbench.errors import FerbenchError, PluginError
 from ferbench.types import KINDS, Kind, Registration
 
 ENTRY_POINT_GROUP = "ferbench"
-_HOOK_OF_KIND = {"extractor": "ferbench_extractors", "clusterer": "ferbench_clusterers", "classifier": "ferbench_classifiers"}
+_HOOK_OF_KIND = {
+    "extractor": "ferbench_extractors",
+    "clusterer": "ferbench_clusterers",
+    "classifier": "ferbench_classifiers",
+}
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,16 @@ SORT_KEYS: dict[str, str] = {
     "silhouette": "label-free: silhouette of the clustering (what a user without labels can rank by)",
 }
 _METRICS = [
-    "cluster_acc", "cluster_nmi", "cluster_ari", "silhouette", "test_acc", "ceiling_acc", "gap_true", "gap_pseudo",
-    "n_clusters", "noise_fraction",
+    "cluster_acc",
+    "cluster_nmi",
+    "cluster_ari",
+    "silhouette",
+    "test_acc",
+    "ceiling_acc",
+    "gap_true",
+    "gap_pseudo",
+    "n_clusters",
+    "noise_fraction",
 ]
 _TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
 
@@ -43,7 +51,9 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     board = every.join(table).join(counts).join(reasons).reset_index()
     board["seeds"] = board["seeds"].fillna(0).astype(int)
     board["failed"] = board["failed"].fillna(0).astype(int)
-    return board.sort_values([f"{sort_by}_mean", *PAIRING], ascending=[False, True, True, True], na_position="last").reset_index(drop=True)
+    return board.sort_values(
+        [f"{sort_by}_mean", *PAIRING], ascending=[False, True, True, True], na_position="last"
+    ).reset_index(drop=True)
 
 
 def chance_floor(rows: pd.DataFrame) -> tuple[float, float]:
@@ -101,7 +111,8 @@ def label_free_choice(board: pd.DataFrame) -> str:
     rank = int(by_test.index[(by_test[PAIRING] == choice[PAIRING]).all(axis=1)][0]) + 1
     return (
         f"Label-free choice (highest silhouette): {choice['extractor']} → {choice['clusterer']} → "
-        f"{choice['classifier']}, test ACC {100 * choice['test_acc_mean']:.1f} (rank {rank} of {len(by_test)} by test ACC)."
+        f"{choice['classifier']}, test ACC {100 * choice['test_acc_mean']:.1f} "
+        f"(rank {rank} of {len(by_test)} by test ACC)."
     )
 
 
@@ -117,22 +128,43 @@ def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: st
         f"{describe_data(metadata)}\n{label_free_choice(board)}\n"
         f"Accuracies in % (mean±std over seeds), sorted by {sort_by}. "
         f"Chance floor: cluster ACC {100 * cluster_floor:.1f}, test ACC {100 * test_floor:.1f} (random labels). "
-        "k: clusters found. Ceiling: same features, true labels. Gaps: train − test accuracy, against true and pseudo labels. "
+        "k: clusters found. Ceiling: same features, true labels. "
+        "Gaps: train − test accuracy, against true and pseudo labels. "
         "Times: extract/cluster/fit/predict seconds."
     )
     table = Table(title=title, caption=caption, title_style="bold red" if synthetic else "bold", caption_justify="left")
     for header in ("#", "Extractor", "Clusterer", "Classifier"):
         table.add_column(header, no_wrap=True)
-    for header in ("Cluster ACC", "NMI", "ARI", "k", "Silh.", "Test ACC", "Ceiling", "Gap true", "Gap pseudo", "Times s"):
+    for header in (
+        "Cluster ACC",
+        "NMI",
+        "ARI",
+        "k",
+        "Silh.",
+        "Test ACC",
+        "Ceiling",
+        "Gap true",
+        "Gap pseudo",
+        "Times s",
+    ):
         table.add_column(header, justify="right")
     for rank, line in board.iterrows():
         if line["seeds"] == 0:
-            table.add_row(str(rank + 1), line["extractor"], line["clusterer"], line["classifier"],
-                          Text(f"failed: {line['error']}", style="red"), *[""] * 9)
+            table.add_row(
+                str(rank + 1),
+                line["extractor"],
+                line["clusterer"],
+                line["classifier"],
+                Text(f"failed: {line['error']}", style="red"),
+                *[""] * 9,
+            )
             continue
         note = Text(f" ({line['failed']} failed)", style="red") if line["failed"] else ""
         table.add_row(
-            str(rank + 1), line["extractor"], line["clusterer"], line["classifier"],
+            str(rank + 1),
+            line["extractor"],
+            line["clusterer"],
+            line["classifier"],
             _percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
             _plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
             _plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
@@ -149,8 +181,10 @@ def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: st
 
 def to_markdown(board: pd.DataFrame) -> str:
     """A GitHub-flavoured table of the leaderboard, for READMEs and notes."""
-    lines = ["| # | extractor | clusterer | classifier | cluster ACC % | NMI | ARI | test ACC % | ceiling % |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| # | extractor | clusterer | classifier | cluster ACC % | NMI | ARI | test ACC % | ceiling % |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for rank, line in board.iterrows():
         lines.append(
             f"| {rank + 1} | {line['extractor']} | {line['clusterer']} | {line['classifier']} "

@@ -15,7 +15,14 @@ from threadpoolctl import threadpool_limits
 
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import Normalisation, Split, SplitMode, make_split
-from ferbench.pipeline import Clustering, Predictions, StageError, classify, cluster, extract
+from ferbench.pipeline import (
+    Clustering,
+    Predictions,
+    StageError,
+    classify,
+    cluster,
+    extract,
+)
 from ferbench.plugins import PluginRegistry
 from ferbench.scoring import ClusterMap, accuracy, score_clustering
 from ferbench.types import BuildContext
@@ -90,7 +97,9 @@ def _attempt(work: Callable[[], Any]) -> _Outcome:
         return _Outcome(error=_one_line(error))
 
 
-def _classifier_scores(predictions: Predictions, mapping: ClusterMap, split: Split, pseudo: Clustering | None) -> dict[str, float]:
+def _classifier_scores(
+    predictions: Predictions, mapping: ClusterMap, split: Split, pseudo: Clustering | None
+) -> dict[str, float]:
     """Accuracies against the true labels through the train map, and the overfitting gaps."""
     train_acc = accuracy(mapping.apply(predictions.train), split.train_labels)
     test_acc = accuracy(mapping.apply(predictions.test), split.test_labels)
@@ -133,7 +142,9 @@ class GridRunner:
         c = self.config
         return BuildContext(seed=seed, n_clusters=c.n_clusters, n_jobs=c.jobs, device=c.device, quick=c.quick)
 
-    def _row(self, kind: str, extractor: str, clusterer: str, classifier: str, seed: int, **values: Any) -> dict[str, Any]:
+    def _row(
+        self, kind: str, extractor: str, clusterer: str, classifier: str, seed: int, **values: Any
+    ) -> dict[str, Any]:
         return {
             "kind": kind,
             "extractor": extractor,
@@ -175,7 +186,9 @@ class GridRunner:
             features = _attempt(
                 lambda: extract(
                     self.registry.get("extractor", extractor_name).build(ctx),
-                    split.fit_images, split.train_images, split.test_images,
+                    split.fit_images,
+                    split.train_images,
+                    split.test_images,
                 )
             )
             for classifier_name in self.config.classifiers:
@@ -190,8 +203,12 @@ class GridRunner:
                     yield self._row(kind, extractor_name, clusterer, classifier_name, seed, **values)
             for clusterer_name in self.config.clusterers:
                 self.progress.stage(f"seed {seed} · {extractor_name} → {clusterer_name} · clustering")
-                clustering = features if features.error else _attempt(
-                    lambda: cluster(self.registry.get("clusterer", clusterer_name).build(ctx), features.value, seed)
+                clustering = (
+                    features
+                    if features.error
+                    else _attempt(
+                        lambda: cluster(self.registry.get("clusterer", clusterer_name).build(ctx), features.value, seed)
+                    )
                 )
                 for classifier_name in self.config.classifiers:
                     self.progress.stage(f"seed {seed} · {extractor_name} → {clusterer_name} → {classifier_name}")
@@ -243,7 +260,13 @@ class GridRunner:
         return values
 
     def _pipeline(
-        self, seed: int, split: Split, extractor_name: str, classifier_name: str, features: _Outcome, clustering: _Outcome
+        self,
+        seed: int,
+        split: Split,
+        extractor_name: str,
+        classifier_name: str,
+        features: _Outcome,
+        clustering: _Outcome,
     ) -> dict[str, Any]:
         if clustering.error:
             return {"error": clustering.error}

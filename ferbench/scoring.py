@@ -35,8 +35,11 @@ class ClusterMap:
         if len(cluster_ids) == 0:
             return cls({})
         contingency = np.zeros((len(cluster_ids), len(label_ids)), dtype=np.int64)
-        np.add.at(contingency, (np.searchsorted(cluster_ids, clusters[clusters >= 0]),
-                                np.searchsorted(label_ids, labels[clusters >= 0])), 1)
+        np.add.at(
+            contingency,
+            (np.searchsorted(cluster_ids, clusters[clusters >= 0]), np.searchsorted(label_ids, labels[clusters >= 0])),
+            1,
+        )
         rows, cols = linear_sum_assignment(contingency, maximize=True)
         return cls({int(cluster_ids[r]): int(label_ids[c]) for r, c in zip(rows, cols)})
 

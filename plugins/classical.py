@@ -30,11 +30,14 @@ def flatten(images: np.ndarray) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """Stretch one image to 0-255 integers: texture codes compare neighbours, so only order matters."""
-    low, high = float(image.min()), float(image.max())
-    scale = 255.0 / (high - low) if high > low else 0.0
-    return np.round((image - low) * scale).astype(np.uint8)
+def to_uint8(images: np.ndarray) -> np.ndarray:
+    """Stretch each image ([h, w] or [n, h, w]) to 0-255 by its own min and max.
+
+    For detectors and texture codes that want integer pixels: ferbench hands normalised floats.
+    """
+    low = images.min(axis=(-2, -1), keepdims=True)
+    span = images.max(axis=(-2, -1), keepdims=True) - low
+    return np.round(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
 
 
 class HOGTransformer(TransformerMixin, BaseEstimator):
@@ -81,11 +84,15 @@ class LBPTransformer(TransformerMixin, BaseEstimator):
 
         n, height, width = images.shape
         n_codes = self.points + 2  # "uniform" patterns: P + 1 uniform codes and one for the rest
-        codes = np.stack([local_binary_pattern(to_uint8(image), self.points, self.radius, method="uniform") for image in images])
+        codes = np.stack(
+            [local_binary_pattern(image, self.points, self.radius, method="uniform") for image in to_uint8(images)]
+        )
         rows, cols = np.arange(height) // self.cell, np.arange(width) // self.cell
         n_cells = (rows[-1] + 1) * (cols[-1] + 1)
         cell_of_pixel = (rows[:, None] * (cols[-1] + 1) + cols[None, :]).ravel()
-        bins = (np.arange(n)[:, None] * n_cells + cell_of_pixel[None, :]) * n_codes + codes.reshape(n, -1).astype(np.int64)
+        bins = (np.arange(n)[:, None] * n_cells + cell_of_pixel[None, :]) * n_codes + codes.reshape(n, -1).astype(
+            np.int64
+        )
         counts = np.bincount(bins.ravel(), minlength=n * n_cells * n_codes).reshape(n, n_cells * n_codes)
         return (counts / (self.cell * self.cell)).astype(np.float32)
 
@@ -137,8 +144,12 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
         "spectral",
         "Spectral clustering on a 15-nearest-neighbour graph",
         lambda ctx: SpectralClustering(
-            n_clusters=ctx.n_clusters, affinity="nearest_neighbors", n_neighbors=15,
-            assign_labels="cluster_qr", random_state=ctx.seed, n_jobs=ctx.n_jobs,
+            n_clusters=ctx.n_clusters,
+            affinity="nearest_neighbors",
+            n_neighbors=15,
+            assign_labels="cluster_qr",
+            random_state=ctx.seed,
+            n_jobs=ctx.n_jobs,
         ),
     )
 

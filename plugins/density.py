@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.neighbors import NearestNeighbors
 
-from ferbench import BuildContext, Clusterer, hookimpl
+from ferbench import Clusterer, hookimpl
 
 
 class HDBSCANClusterer(ClusterMixin, BaseEstimator):
@@ -23,8 +23,11 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
     """
 
     def __init__(
-        self, min_cluster_size: int | None = None, min_samples: int | None = 5,
-        expected_clusters: int = 7, assign_noise: bool = False,
+        self,
+        min_cluster_size: int | None = None,
+        min_samples: int | None = 5,
+        expected_clusters: int = 7,
+        assign_noise: bool = False,
     ) -> None:
         self.min_cluster_size = min_cluster_size
         self.min_samples = min_samples
@@ -48,7 +51,9 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         if not self.assign_noise or not noise.any() or self.neighbours_ is None:
             return labels
         filled = labels.copy()
-        filled[noise] = self.neighbour_labels_[self.neighbours_.kneighbors(features[noise], return_distance=False)[:, 0]]
+        filled[noise] = self.neighbour_labels_[
+            self.neighbours_.kneighbors(features[noise], return_distance=False)[:, 0]
+        ]
         return filled
 
     def predict(self, features: np.ndarray) -> np.ndarray:

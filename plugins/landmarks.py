@@ -17,6 +17,7 @@ import warnings
 from typing import Iterator
 
 import numpy as np
+from ferbench_plugins.classical import HOGTransformer, to_uint8
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
@@ -24,7 +25,6 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from ferbench import BuildContext, Extractor, hookimpl
-from ferbench_plugins.classical import HOGTransformer
 
 REQUIRES = ("mediapipe",)
 INSTALL_HINT = 'pip install -e ".[landmarks]"'
@@ -63,13 +63,6 @@ LIP_CORNERS = (61, 291)
 BROW_INNER = (107, 336)
 BROW_OUTER = (70, 300)
 FEATURES: tuple[str, ...] = (*DISTANCES, "corner_lift", "corner_depth", "brow_slope")
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Rescale each image to 0-255 by its own min and max: ferbench hands normalised floats."""
-    low = images.min(axis=(1, 2), keepdims=True)
-    span = images.max(axis=(1, 2), keepdims=True) - low
-    return np.round(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
 
 
 def _canvas(face: np.ndarray, pad: int) -> np.ndarray:

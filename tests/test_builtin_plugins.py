@@ -46,7 +46,9 @@ def test_clusterers_recover_separated_blobs(name):
 def test_hdbscan_leaves_outliers_as_noise():
     features, _ = make_blobs(n_samples=350, centers=7, n_features=8, cluster_std=0.6, random_state=1)
     outliers = np.random.default_rng(0).uniform(-40, 40, (20, 8))
-    clusters = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0)).fit_predict(np.vstack([features, outliers]))
+    clusters = (
+        REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0)).fit_predict(np.vstack([features, outliers]))
+    )
     assert (clusters[-20:] == -1).mean() > 0.8
     assert (clusters[:350] >= 0).mean() > 0.9
 

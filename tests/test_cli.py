@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from tests.conftest import striped_faces
 from tests.plugin_files import BIRCH_PLUGIN, WRONG_SHAPE_PLUGIN, write_distribution
@@ -70,9 +69,26 @@ def test_run_on_a_csv_prints_the_table_and_writes_results(tmp_path):
     rows = pd.read_csv(tmp_path / "out" / "results.csv")
     pipeline = rows[rows.kind == "pipeline"]
     assert len(pipeline) == 1 and pipeline.test_acc.iloc[0] > 0.9
-    assert {"extractor", "clusterer", "classifier", "seed", "status", "cluster_acc", "cluster_nmi", "cluster_ari",
-            "test_acc", "ceiling_acc", "gap_true", "gap_pseudo", "extract_s", "cluster_s", "fit_s", "predict_s",
-            "dataset", "data_fingerprint"} <= set(rows.columns)
+    assert {
+        "extractor",
+        "clusterer",
+        "classifier",
+        "seed",
+        "status",
+        "cluster_acc",
+        "cluster_nmi",
+        "cluster_ari",
+        "test_acc",
+        "ceiling_acc",
+        "gap_true",
+        "gap_pseudo",
+        "extract_s",
+        "cluster_s",
+        "fit_s",
+        "predict_s",
+        "dataset",
+        "data_fingerprint",
+    } <= set(rows.columns)
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert document["dataset"]["source"] == str(data)
 
@@ -120,8 +136,24 @@ def test_failed_pairing_is_shown_and_exit_code_is_1(tmp_path):
     plugin = tmp_path / "wrong.py"
     plugin.write_text(WRONG_SHAPE_PLUGIN)
     result = ferbench(
-        "run", "--plugin", str(plugin), "-e", "wrong-shape", "-e", "raw", "-c", "kmeans", "-k", "knn",
-        "--seeds", "0", "--per-class", "40", "--data", str(data), cwd=tmp_path,
+        "run",
+        "--plugin",
+        str(plugin),
+        "-e",
+        "wrong-shape",
+        "-e",
+        "raw",
+        "-c",
+        "kmeans",
+        "-k",
+        "knn",
+        "--seeds",
+        "0",
+        "--per-class",
+        "40",
+        "--data",
+        str(data),
+        cwd=tmp_path,
     )
     assert result.returncode == 1
     assert "failed: transform(train) returned shape" in result.stdout
@@ -130,8 +162,9 @@ def test_failed_pairing_is_shown_and_exit_code_is_1(tmp_path):
 
 
 def test_without_data_it_runs_on_synthetic_faces_and_says_so(tmp_path):
-    result = ferbench("run", "-e", "hog", "-c", "kmeans", "-k", "logreg", "--seeds", "0", "--per-class", "60",
-                      cwd=tmp_path)
+    result = ferbench(
+        "run", "-e", "hog", "-c", "kmeans", "-k", "logreg", "--seeds", "0", "--per-class", "60", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "NOT FER2013" in result.stderr
     assert "SYNTHETIC faces, NOT FER2013" in result.stdout

@@ -43,9 +43,7 @@ def write_csv(
     compress: bool = False,
 ) -> Path:
     """Write rows under `header` (matched case-insensitively); other columns hold "x"."""
-    lines = [",".join(header)] + [
-        ",".join(row.get(name.lower(), "x") for name in header) for row in rows
-    ]
+    lines = [",".join(header)] + [",".join(row.get(name.lower(), "x") for name in header) for row in rows]
     data = (line_end.join(lines) + line_end).encode()
     path.write_bytes(gzip.compress(data) if compress else data)
     return path
@@ -108,17 +106,13 @@ def test_column_order_case_and_extra_columns(tmp_path: Path, header: tuple[str, 
 
 
 def test_usage_column_is_optional(tmp_path: Path) -> None:
-    dataset = load_fer2013_csv(
-        write_csv(tmp_path / "f.csv", make_rows(3), header=("emotion", "pixels"))
-    )
+    dataset = load_fer2013_csv(write_csv(tmp_path / "f.csv", make_rows(3), header=("emotion", "pixels")))
     assert dataset.usage.tolist() == [-1, -1, -1] and not dataset.has_usage
 
 
 def test_crlf_blank_lines_quotes_and_bom(tmp_path: Path) -> None:
     rows = make_rows(3)
-    lines = ['"emotion","pixels","Usage"'] + [
-        f'{r["emotion"]},"{r["pixels"]}","{r["usage"]}"' for r in rows
-    ]
+    lines = ['"emotion","pixels","Usage"'] + [f'{r["emotion"]},"{r["pixels"]}","{r["usage"]}"' for r in rows]
     lines.insert(2, "")
     path = tmp_path / "f.csv"
     path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -194,9 +188,7 @@ def pixels_with(token: str) -> str:
         ),
     ],
 )
-def test_bad_row_names_line_and_reason(
-    tmp_path: Path, changes: dict[str, str], reason: str
-) -> None:
+def test_bad_row_names_line_and_reason(tmp_path: Path, changes: dict[str, str], reason: str) -> None:
     path = write_csv(tmp_path / "f.csv", with_row(make_rows(5), 2, **changes))
     assert f"{path}, line 4: {reason}" in load_error(path)
 
@@ -206,9 +198,7 @@ def test_missing_field(tmp_path: Path) -> None:
     lines = path.read_text().splitlines()
     lines[2] = lines[2].rsplit(",", 1)[0]
     path.write_text("\n".join(lines))
-    assert f"{path}, line 3: expected 3 fields (emotion, pixels, Usage), found 2" == load_error(
-        path
-    )
+    assert f"{path}, line 3: expected 3 fields (emotion, pixels, Usage), found 2" == load_error(path)
 
 
 @pytest.mark.parametrize(
@@ -240,9 +230,7 @@ def test_missing_field(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_first_bad_line_is_reported(
-    tmp_path: Path, bad: dict[int, dict[str, str]], reason: str
-) -> None:
+def test_first_bad_line_is_reported(tmp_path: Path, bad: dict[int, dict[str, str]], reason: str) -> None:
     rows = make_rows(150)
     for index, changes in bad.items():
         rows = with_row(rows, index, **changes)
@@ -282,9 +270,7 @@ def test_corrupted_bytes_never_escape_as_other_errors(tmp_path: Path) -> None:
     clean = write_csv(tmp_path / "f.csv", make_rows(3)).read_bytes()
     rng = np.random.default_rng(0)
     path = tmp_path / "damaged.csv"
-    for position, byte in zip(
-        rng.integers(0, len(clean), 300), rng.integers(0, 256, 300), strict=True
-    ):
+    for position, byte in zip(rng.integers(0, len(clean), 300), rng.integers(0, 256, 300), strict=True):
         damaged = bytearray(clean)
         damaged[position] = byte
         path.write_bytes(bytes(damaged))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from ferbench_plugins import deep
+from ferbench_plugins.torch_utils import LIGHT_AUGMENTATION, Augmentation, augment
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from ferbench import BuildContext
 from ferbench.testing import check_registration
-from ferbench_plugins import deep
-from ferbench_plugins.torch_utils import LIGHT_AUGMENTATION, Augmentation, augment
 
 QUICK = BuildContext(seed=0, n_jobs=1, quick=True)
 

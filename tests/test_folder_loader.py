@@ -107,8 +107,6 @@ def test_load_dataset_dispatches_on_the_path(tmp_path: Path) -> None:
 
 def test_load_dataset_without_a_path_generates_faces(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
-    monkeypatch.setattr(
-        "ferbench.data.synthetic.generate_faces", lambda **kwargs: calls.append(kwargs) or "faces"
-    )
+    monkeypatch.setattr("ferbench.data.synthetic.generate_faces", lambda **kwargs: calls.append(kwargs) or "faces")
     assert load_dataset(None) == ("faces", [])
     assert calls == [{"seed": 0}]

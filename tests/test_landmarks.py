@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from ferbench_plugins.landmarks import FEATURES, ferbench_extractors
 
 from ferbench.errors import PluginError
 from ferbench.plugins import load_plugins
 from ferbench.types import BuildContext
-from ferbench_plugins.landmarks import FEATURES, ferbench_extractors
 from tests.conftest import REAL_DATA
 
 PLUGIN_FILE = Path(__file__).resolve().parents[1] / "plugins" / "landmarks.py"

@@ -9,7 +9,7 @@ from ferbench.runner import RANDOM_LABELS, TRUE_LABELS, GridRunner, RunConfig
 from tests.conftest import striped_faces
 from tests.plugin_files import WRONG_SHAPE_PLUGIN
 
-COUNTING_PLUGIN = '''
+COUNTING_PLUGIN = """
 import numpy as np
 from ferbench import Extractor, hookimpl
 
@@ -28,7 +28,7 @@ class CountingMean:
 @hookimpl
 def ferbench_extractors():
     yield Extractor("counting", "row-band means, counts its fits", lambda ctx: CountingMean())
-'''
+"""
 
 
 def run_grid(dataset, registry, **config) -> pd.DataFrame:
@@ -51,7 +51,14 @@ def test_clear_structure_is_recovered_and_beats_the_chance_floor(striped):
 
 
 def test_one_row_per_pairing_and_seed_plus_references(striped):
-    rows = run_grid(striped, load_plugins(), extractors=("raw", "pca"), clusterers=("kmeans",), classifiers=("knn", "svm"), seeds=(3, 4))
+    rows = run_grid(
+        striped,
+        load_plugins(),
+        extractors=("raw", "pca"),
+        clusterers=("kmeans",),
+        classifiers=("knn", "svm"),
+        seeds=(3, 4),
+    )
     assert (rows.kind == "pipeline").sum() == 2 * 1 * 2 * 2
     assert (rows.kind == "ceiling").sum() == 2 * 2 * 2  # per extractor x classifier x seed
     assert (rows.kind == "chance").sum() == 2 * 2 * 2
@@ -70,8 +77,14 @@ def test_features_are_computed_once_per_extractor_and_seed(striped, tmp_path):
     path = tmp_path / "counting.py"
     path.write_text(COUNTING_PLUGIN)
     registry = load_plugins([path])
-    run_grid(striped, registry, extractors=("counting",), clusterers=("kmeans", "gmm"), classifiers=("logreg", "knn"),
-             seeds=(0, 1))
+    run_grid(
+        striped,
+        registry,
+        extractors=("counting",),
+        clusterers=("kmeans", "gmm"),
+        classifiers=("logreg", "knn"),
+        seeds=(0, 1),
+    )
     module = sys.modules[registry.get("extractor", "counting").factory.__module__]
     train_size = int(7 * 40 * 0.8)
     assert module.FIT_CALLS == [train_size, train_size]  # two seeds, four pairings each

@@ -1,7 +1,12 @@
 import numpy as np
 import pytest
 
-from ferbench.data.sampling import balanced_indices, make_split, normalise, unlabelled_pool
+from ferbench.data.sampling import (
+    balanced_indices,
+    make_split,
+    normalise,
+    unlabelled_pool,
+)
 from ferbench.errors import FerbenchError
 
 
@@ -15,7 +20,9 @@ def test_balanced_sample_takes_the_same_number_of_every_emotion():
 
 def test_asking_for_more_than_a_class_holds_is_a_clear_error():
     labels = np.repeat(np.arange(7), [50, 10, 60, 90, 70, 40, 65])
-    with pytest.raises(FerbenchError, match=r"--per-class 11 .* disgust \(10\); the largest balanced sample here is --per-class 10"):
+    with pytest.raises(
+        FerbenchError, match=r"--per-class 11 .* disgust \(10\); the largest balanced sample here is --per-class 10"
+    ):
         balanced_indices(labels, 11, seed=0)
 
 

@@ -18,18 +18,39 @@ METADATA = {
 
 def pipeline_row(extractor, seed, test_acc, status="ok", error=None):
     return {
-        "kind": "pipeline", "extractor": extractor, "clusterer": "kmeans", "classifier": "logreg", "seed": seed,
-        "status": status, "error": error, "cluster_acc": test_acc - 0.01, "test_acc": test_acc,
-        "silhouette": 0.1, "extract_s": 1.0, "cluster_s": 0.5, "fit_s": 0.25, "predict_s": 0.0,
+        "kind": "pipeline",
+        "extractor": extractor,
+        "clusterer": "kmeans",
+        "classifier": "logreg",
+        "seed": seed,
+        "status": status,
+        "error": error,
+        "cluster_acc": test_acc - 0.01,
+        "test_acc": test_acc,
+        "silhouette": 0.1,
+        "extract_s": 1.0,
+        "cluster_s": 0.5,
+        "fit_s": 0.25,
+        "predict_s": 0.0,
     }
 
 
 ROWS = [
-    pipeline_row("hog", 0, 0.30), pipeline_row("hog", 1, 0.20),
-    pipeline_row("raw", 0, 0.18), pipeline_row("raw", 1, 0.18),
+    pipeline_row("hog", 0, 0.30),
+    pipeline_row("hog", 1, 0.20),
+    pipeline_row("raw", 0, 0.18),
+    pipeline_row("raw", 1, 0.18),
     pipeline_row("broken", 0, np.nan, "failed", "ValueError: boom"),
-    {"kind": "chance", "extractor": "hog", "clusterer": "(random labels)", "classifier": "logreg", "seed": 0,
-     "status": "ok", "cluster_acc": 0.164, "test_acc": 0.143},
+    {
+        "kind": "chance",
+        "extractor": "hog",
+        "clusterer": "(random labels)",
+        "classifier": "logreg",
+        "seed": 0,
+        "status": "ok",
+        "cluster_acc": 0.164,
+        "test_acc": 0.143,
+    },
 ]
 
 

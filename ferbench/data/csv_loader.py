@@ -131,17 +131,13 @@ def _columns(names: list[str], path: Path) -> dict[str, int]:
             columns[key] = index
     missing = [name for name in REQUIRED if name not in columns]
     if missing:
-        found = ", ".join(repr(name[:40]) for name in names[:10]) + (
-            ", ..." if len(names) > 10 else ""
-        )
+        found = ", ".join(repr(name[:40]) for name in names[:10]) + (", ..." if len(names) > 10 else "")
         reason = f"missing required column(s) {', '.join(missing)}; found columns: {found}"
         raise DataError(path, reason, line=1)
     return columns
 
 
-def _fields(
-    buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, n_fields: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _fields(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, n_fields: int) -> tuple[np.ndarray, np.ndarray]:
     """[start, stop) of every field, [rows, n_fields], for the rows before the first one with
     a wrong number of fields (so that each row has exactly n_fields - 1 commas)."""
     commas = _find(buf[starts[0] :], _COMMA) + starts[0]
@@ -182,9 +178,7 @@ def _small_field(
     return codes, int(bad[0]) if len(bad) else len(starts)
 
 
-def _pixels(
-    buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, bad: int
-) -> tuple[np.ndarray, int]:
+def _pixels(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, bad: int) -> tuple[np.ndarray, int]:
     """uint8 images from the pixel fields, and the first bad row: `bad` or an earlier one."""
     images = np.empty((len(starts), PIXELS), np.uint8)
     for first in range(0, min(bad, len(starts)), _CHUNK_ROWS):
@@ -195,9 +189,7 @@ def _pixels(
     return images.reshape(-1, IMAGE_SIDE, IMAGE_SIDE), bad
 
 
-def _parse_chunk(
-    buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, out: np.ndarray
-) -> int | None:
+def _parse_chunk(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, out: np.ndarray) -> int | None:
     """Parse the pixel fields [starts, stops) into `out`; the first bad row's index, or None.
 
     A token's value is read at its last digit from two byte-wise sums, ones + 10 * tens and

@@ -29,9 +29,7 @@ _EMOTION_NAMES = {
     "surprise": ("surprise", "surprised"),
     "neutral": ("neutral",),
 }
-_EMOTION_IDS = {
-    name: EMOTIONS.index(key) for key, names in _EMOTION_NAMES.items() for name in names
-}
+_EMOTION_IDS = {name: EMOTIONS.index(key) for key, names in _EMOTION_NAMES.items() for name in names}
 _SPLIT_NAMES = {
     "Training": ("train", "training"),
     "PublicTest": ("val", "valid", "validation", "publictest"),
@@ -53,9 +51,7 @@ def load_image_folders(root: str | Path) -> tuple[Dataset, list[str]]:
         raise DataError(root, f"no images found: expected folders laid out as {layout}")
     pixels = _read_images(files, warnings)
     name = "FER2013" if root.name.lower().startswith("fer2013") else root.name
-    dataset = Dataset(
-        pixels, np.array(labels, np.int8), np.array(usage, np.int8), name=name, source=str(root)
-    )
+    dataset = Dataset(pixels, np.array(labels, np.int8), np.array(usage, np.int8), name=name, source=str(root))
     return dataset, warnings
 
 
@@ -75,9 +71,7 @@ def _image_files(root: Path, warnings: list[str]) -> tuple[list[Path], list[int]
         usage += [split] * len(images)
     if ignored:
         kinds = "/".join(IMAGE_SUFFIXES)
-        warnings.append(
-            f"ignored {len(ignored)} entries that are not {kinds} images (e.g. {ignored[0]})"
-        )
+        warnings.append(f"ignored {len(ignored)} entries that are not {kinds} images (e.g. {ignored[0]})")
     return files, labels, usage
 
 
@@ -94,9 +88,7 @@ def _read_images(files: list[Path], warnings: list[str]) -> np.ndarray:
             resized.append((path, size))
     if converted:
         example = converted[0]
-        warnings.append(
-            f"converted {len(converted)} non-grayscale images to grayscale (e.g. {example})"
-        )
+        warnings.append(f"converted {len(converted)} non-grayscale images to grayscale (e.g. {example})")
     if resized:
         (path, (width, height)) = resized[0]
         warnings.append(f"resized {len(resized)} images to 48x48 (e.g. {path}, {width}x{height})")
@@ -129,9 +121,7 @@ def _emotion_folders(root: Path, warnings: list[str]) -> list[tuple[Path, int, i
         for folder in folders:
             if folder not in splits:
                 warnings.append(f"skipped folder {folder}: not a split (train, val, test, ...)")
-        found = [
-            (sub, _SPLIT_IDS[_key(split.name)]) for split in splits for sub in _subfolders(split)
-        ]
+        found = [(sub, _SPLIT_IDS[_key(split.name)]) for split in splits for sub in _subfolders(split)]
     groups = []
     for folder, split in found:
         emotion = _EMOTION_IDS.get(_key(folder.name))

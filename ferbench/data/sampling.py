@@ -111,5 +111,7 @@ def make_split(
         test_images=normalise(dataset.images[test_rows], normalisation),
         train_labels=dataset.labels[train_rows].astype(np.int64),
         test_labels=dataset.labels[test_rows].astype(np.int64),
-        pool_images=normalise(dataset.images[unlabelled_pool(dataset.images, test_rows)], normalisation) if pool else None,
+        pool_images=normalise(dataset.images[unlabelled_pool(dataset.images, test_rows)], normalisation)
+        if pool
+        else None,
     )
