@@ -13,6 +13,7 @@ are detected: this module imports, and ferbench lists both extractors, without i
 from __future__ import annotations
 
 import hashlib
+import os
 import warnings
 from typing import Iterator
 
@@ -82,6 +83,7 @@ def detect_landmarks(
     Faces missed at the first try are retried at other pads with a lower threshold; rows of
     faces never found are left zero.
     """
+    os.environ.setdefault("GLOG_minloglevel", "2")  # keep mediapipe's INFO/WARNING lines off the run's stderr
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
     faces = to_uint8(np.asarray(images, dtype=np.float32))
