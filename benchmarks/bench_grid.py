@@ -5,15 +5,12 @@ Run: python -m pytest benchmarks --benchmark-enable -p no:cacheprovider
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from ferbench.data.csv_loader import load_fer2013_csv
 from ferbench.plugins import load_plugins
 from ferbench.runner import GridRunner, RunConfig
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.csv.gz"
 BASELINE_GRID = dict(
     extractors=("raw", "pca", "hog"),
     clusterers=("kmeans", "gmm", "agglomerative"),
@@ -22,10 +19,8 @@ BASELINE_GRID = dict(
 
 
 @pytest.fixture(scope="module")
-def fer2013():
-    if not REAL_DATA.is_file():
-        pytest.skip(f"FER2013 not found at {REAL_DATA}: grid benchmarks need ../shared/data")
-    return load_fer2013_csv(REAL_DATA)
+def fer2013(fer2013_path):
+    return load_fer2013_csv(fer2013_path)
 
 
 def run(dataset, **grid) -> list[dict]:

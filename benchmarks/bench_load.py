@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from ferbench.data.csv_loader import load_fer2013_csv
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.csv.gz"
 
-
-def test_load_fer2013_csv_gz(benchmark) -> None:
-    if not REAL_DATA.is_file():
-        pytest.skip(f"FER2013 not found at {REAL_DATA}: the load benchmark needs ../shared/data")
-    dataset = benchmark.pedantic(load_fer2013_csv, args=(REAL_DATA,), rounds=3, iterations=1)
+def test_load_fer2013_csv_gz(benchmark, fer2013_path) -> None:
+    dataset = benchmark.pedantic(load_fer2013_csv, args=(fer2013_path,), rounds=3, iterations=1)
     assert len(dataset) == 35_887
