@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ferbench_plugins.landmarks import FEATURES, ferbench_extractors
+from ferbench_plugins.landmarks import FEATURES, cached_detection, ferbench_extractors
 
 from ferbench.errors import PluginError
 from ferbench.plugins import load_plugins
@@ -107,3 +107,13 @@ def test_landmarks_hog_weighs_both_blocks_equally(faces: Faces) -> None:
     assert features.shape == (len(faces[0]), len(FEATURES) + 50) and np.isfinite(features).all()
     geometry, hog = features[:, : len(FEATURES)], features[:, len(FEATURES) :]
     np.testing.assert_allclose([geometry.var(axis=0).sum(), hog.var(axis=0).sum()], [1, 1], rtol=1e-3)
+
+
+@pytest.mark.realdata
+def test_each_image_set_is_detected_once(faces: Faces) -> None:
+    some = faces[0][:20]
+    first = cached_detection(some, refine=True, min_detection_confidence=0.5)
+    again = cached_detection(some.copy(), refine=True, min_detection_confidence=0.5)
+    assert again is first  # same pixels: the slow detection did not run again
+    other = cached_detection(some[:10], refine=True, min_detection_confidence=0.5)
+    np.testing.assert_array_equal(other[0], first[0][:10])
