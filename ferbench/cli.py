@@ -220,8 +220,14 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
     return selection
 
 
-def _resolve_device(device: str) -> str:
-    if device == "cpu":
+def _resolve_device(device: str, registry: PluginRegistry, selection: dict[str, tuple[str, ...]]) -> str:
+    """The device for torch plugins: with `auto`, cuda when torch sees a GPU.
+
+    torch takes 1.3 s to import, so it is only asked when a selected plugin needs it.
+    """
+    chosen = [registry.get(kind, name) for kind, names in selection.items() for name in names]
+    needs_torch = any("torch" in registration.requires for registration in chosen)
+    if device == "cpu" or (device == "auto" and not needs_torch):
         return "cpu"
     import torch
 
@@ -295,7 +301,7 @@ def command_run(args: argparse.Namespace) -> int:
         normalisation=args.normalise,
         n_clusters=args.clusters,
         jobs=max(1, args.jobs),
-        device=_resolve_device(args.device),
+        device=_resolve_device(args.device, registry, selection),
         quick=args.quick,
         pool=args.pool,
     )

@@ -220,7 +220,7 @@ class GridRunner:
 
     def _consumes_images(self, classifier_name: str) -> bool:
         loaded = self.registry.plugins["classifier"].get(classifier_name)
-        return loaded is not None and getattr(loaded.registration, "consumes", "features") == "images"
+        return loaded is not None and loaded.registration.consumes == "images"
 
     def _input_key(self, extractor_name: str, classifier_name: str) -> tuple[str, str]:
         """Classifiers that read images get the same input whatever the extractor."""
