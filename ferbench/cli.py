@@ -8,27 +8,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
-import time
+from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-)
 from rich.table import Table
 
 from ferbench import __version__
-from ferbench.data.sampling import NORMALISATIONS
+from ferbench.cache import StageCache
+from ferbench.config import RunConfig
+from ferbench.data.handle import DataHandle
+from ferbench.data.sampling import NORMALISATIONS, SplitSettings
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
-from ferbench.runner import GridRunner, RunConfig
+from ferbench.executors import check_cores, require_dask
+from ferbench.progress import RichProgress
+from ferbench.runner import CACHE_DIR, Coordinator
 from ferbench.store import load_run, save_run, to_frame
 from ferbench.types import KINDS
 
@@ -36,6 +35,7 @@ DATA_ENV = "FERBENCH_DATA"
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
 _FLAG_OF_KIND = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}
 
 # Files and CI logs get a wide table; a terminal (or $COLUMNS) keeps its own width.
@@ -116,6 +116,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out share for the stratified split (default 0.2)",
     )
     data.add_argument(
+        "--val-size",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="share of the training part held out as validation, scored but never fitted on; pick pipelines "
+        "by it, not by test (default 0.2; 0 for none)",
+    )
+    data.add_argument(
         "--split",
         choices=["stratified", "usage"],
         default="stratified",
@@ -149,8 +157,39 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=1,
         metavar="N",
-        help="CPU threads for BLAS, OpenMP and torch (default 1: oversubscribed pools on a busy machine "
-        "run many times slower)",
+        help="tasks computed at once, each in its own worker process (default 1: in this process); "
+        "results are identical for any N",
+    )
+    how.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        metavar="T",
+        help="BLAS, OpenMP and torch threads per task (default 1; jobs x threads must fit the cores: "
+        "oversubscribed pools on a busy machine run many times slower)",
+    )
+    how.add_argument(
+        "--backend",
+        choices=["local", "dask"],
+        default="local",
+        help="local worker processes, or a Dask distributed cluster (optional extra: pip install -e \".[dask]\")",
+    )
+    how.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --backend dask: the scheduler to join (e.g. tcp://10.0.0.5:8786); default: a local cluster "
+        "of --jobs workers",
+    )
+    how.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop a task after this long and record it as timed out (its dependants as failed); the run goes on",
+    )
+    how.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute everything, even results and stage outputs already stored in --out",
     )
     how.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where torch plugins run (default auto)"
@@ -160,10 +199,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         default=DEFAULT_OUT,
         metavar="DIR",
-        help=f"folder for results.csv and results.json (default ./{DEFAULT_OUT})",
+        help=f"results folder: ferbench.db (every result, resumable), the stage cache, results.csv and "
+        f"results.json (default ./{DEFAULT_OUT}); running the same command again computes only what is missing",
     )
 
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
+
+    cache = commands.add_parser(
+        "cache",
+        parents=[common],
+        help="show or empty the stage cache (splits, features, clusterings) of a results folder",
+        description="Features and clusterings are cached under their task keys, so a later run that adds a "
+        "classifier re-uses them. `info` shows entries and sizes per stage and extractor; `clear` removes them "
+        "(stored results stay in ferbench.db).",
+    )
+    cache.add_argument("action", choices=["info", "clear"])
+    cache.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder (default ./{DEFAULT_OUT})")
 
     report = commands.add_parser("report", parents=[common], help="show a stored run again, sorted or exported")
     report.add_argument(
@@ -238,97 +289,105 @@ def _resolve_device(device: str, registry: PluginRegistry, selection: dict[str, 
     return "cpu"
 
 
-class _RichProgress:
-    """Adapts the runner's progress callbacks to a rich progress bar.
+def _split_settings(args: argparse.Namespace) -> SplitSettings:
+    if args.per_class < 1:
+        raise FerbenchError(f"--per-class must be at least 1, got {args.per_class}")
+    return SplitSettings(
+        per_class=args.per_class,
+        test_size=args.test_size,
+        val_size=args.val_size,
+        mode=args.split,
+        normalisation=args.normalise,
+        pool=args.pool,
+    )
 
-    Where stderr is no terminal (CI logs, `2> file`) a bar cannot redraw, so each finished
-    pairing is logged as a line instead.
-    """
 
-    def __init__(self, progress: Progress, total: int) -> None:
-        self._progress = progress
-        self._task = progress.add_task("starting", total=total)
-        self._total = total
-        self._done = 0
-        self._description = ""
-        self._log_lines = not progress.console.is_terminal
-        self._started = time.perf_counter()
+def _execution_checks(args: argparse.Namespace) -> None:
+    if args.clusters < 2:
+        raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
+    if args.jobs < 1 or args.threads < 1:
+        raise FerbenchError(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise FerbenchError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    if args.scheduler and args.backend != "dask":
+        raise FerbenchError("--scheduler needs --backend dask")
+    if args.backend == "dask":
+        require_dask()
+    check_cores(args.jobs, args.threads, args.backend)
 
-    def stage(self, description: str) -> None:
-        self._description = description
-        self._progress.update(self._task, description=description)
 
-    def advance(self) -> None:
-        self._done += 1
-        self._progress.advance(self._task)
-        if self._log_lines:
-            elapsed = time.perf_counter() - self._started
-            self._progress.console.print(
-                f"[{self._done}/{self._total}] {self._description} done ({elapsed:.0f} s)",
-                highlight=False,
-                markup=False,
-            )
+def _announce_data(summary: dict) -> None:
+    for warning in summary.get("warnings", []):
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    if summary["synthetic"]:
+        errors.print(
+            f"[bold yellow]No data given: running on {summary['n_images']:,} generated synthetic faces, "
+            f"NOT FER2013.[/] Pass --data PATH or set {DATA_ENV} to benchmark on real faces.",
+            highlight=False,
+        )
+
+
+def _note(message: str) -> None:
+    errors.print(f"[yellow]note:[/] {escape(message)}", highlight=False)
+
+
+def _warn(message: str) -> None:
+    errors.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
 def command_run(args: argparse.Namespace) -> int:
-    from ferbench.data.sources import load_dataset
-
     registry = load_plugins(args.plugin)
     _warn_failures(registry)
     selection = _selection(registry, args)
-    if args.per_class < 1:
-        raise FerbenchError(f"--per-class must be at least 1, got {args.per_class}")
-    if args.clusters < 2:
-        raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
-    data_path = args.data or os.environ.get(DATA_ENV) or None
-    dataset, warnings = load_dataset(data_path)
-    for warning in warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-    if dataset.synthetic:
-        errors.print(
-            f"[bold yellow]No data given: running on {len(dataset):,} generated synthetic faces, NOT FER2013.[/] "
-            f"Pass --data PATH or set {DATA_ENV} to benchmark on real faces.",
-            highlight=False,
-        )
+    settings = _split_settings(args)
+    _execution_checks(args)
     config = RunConfig(
         extractors=selection["extractor"],
         clusterers=selection["clusterer"],
         classifiers=selection["classifier"],
         seeds=tuple(dict.fromkeys(args.seeds)),
-        per_class=args.per_class,
-        test_size=args.test_size,
-        split=args.split,
-        normalisation=args.normalise,
+        data=settings,
         n_clusters=args.clusters,
-        jobs=max(1, args.jobs),
+        threads=args.threads,
+        jobs=args.jobs,
+        backend=args.backend,
+        scheduler=args.scheduler,
+        timeout=args.timeout,
         device=_resolve_device(args.device, registry, selection),
         quick=args.quick,
-        pool=args.pool,
+        force=args.force,
+        plugin_files=tuple(str(Path(p).resolve()) for p in args.plugin),
     )
+    data = DataHandle(args.data or os.environ.get(DATA_ENV) or None)
+    coordinator = Coordinator(config, registry, data, args.out, warn=_warn, note=_note)
+    _announce_data(data.summary())
+    plugins = {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()}
+    with RichProgress(errors) as progress:
+        coordinator.progress = progress
+        outcome = coordinator.run(command=shlex.join(sys.argv), metadata={"ferbench": __version__})
     metadata = {
         "ferbench_version": __version__,
-        "dataset": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "synthetic": dataset.synthetic,
-            "n_images": len(dataset),
-        },
+        "dataset": data.summary(),
         "config": config.to_dict(),
-        "plugins": {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()},
+        "plugins": plugins,
+        "run": {
+            "database": str(coordinator.db.path),
+            "id": outcome.run_id,
+            "stored_before": outcome.skipped,
+            "computed": outcome.computed,
+        },
     }
-    columns = (
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=errors, transient=True) as bar:
-        runner = GridRunner(dataset, registry, config, _RichProgress(bar, config.n_pairings * len(config.seeds)))
-        frame = to_frame(runner.rows(), metadata)
+    frame = to_frame(outcome.rows, metadata)
     csv_path, json_path = save_run(args.out, frame, metadata)
+    if outcome.interrupted:
+        errors.print(
+            f"interrupted: {int((frame['status'] == 'ok').sum())} of {outcome.total} results are saved in "
+            f"{coordinator.db.path} (exported to {csv_path}); run the same command again to resume",
+            highlight=False,
+        )
+        return EXIT_INTERRUPTED
     console.print(render_leaderboard(frame, metadata))
-    console.print(f"Results: {csv_path} and {json_path}", highlight=False)
+    console.print(f"Results: {csv_path} and {json_path} (all runs: {coordinator.db.path})", highlight=False)
     failed = frame[frame["status"] != "ok"]
     if not failed.empty:
         errors.print(
@@ -359,6 +418,32 @@ def command_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def command_cache(args: argparse.Namespace) -> int:
+    cache = StageCache(Path(args.out) / CACHE_DIR)
+    if args.action == "clear":
+        files, size = cache.clear()
+        console.print(f"Removed {files} cache entries ({_megabytes(size)}) from {cache.root}", highlight=False)
+        return 0
+    entries = cache.entries()
+    table = Table(title=f"ferbench stage cache: {cache.root}")
+    for header, justify in (("Stage", "left"), ("Extractor", "left"), ("Entries", "right"), ("Size", "right")):
+        table.add_column(header, justify=justify)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for stage, path, meta in entries:
+        owner = meta.get("extractor", "(split)" if stage == "splits" else "(unreadable)")
+        groups.setdefault((stage, owner), []).append(path.stat().st_size)
+    for (stage, owner), sizes in sorted(groups.items()):
+        table.add_row(stage, escape(owner), str(len(sizes)), _megabytes(sum(sizes)))
+    total = sum(sum(sizes) for sizes in groups.values())
+    table.add_row("[bold]total[/]", "", f"[bold]{len(entries)}[/]", f"[bold]{_megabytes(total)}[/]")
+    console.print(table)
+    return 0
+
+
 def command_report(args: argparse.Namespace) -> int:
     stored = load_run(args.out)
     if args.format == "table":
@@ -370,7 +455,7 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "list": command_list, "report": command_report}
+COMMANDS = {"run": command_run, "list": command_list, "report": command_report, "cache": command_cache}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -383,8 +468,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        errors.print("interrupted: nothing was saved")
-        return 130
+        errors.print("interrupted")
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

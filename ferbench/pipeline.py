@@ -21,15 +21,17 @@ class StageError(Exception):
 @dataclass(frozen=True)
 class Features:
     train: np.ndarray
+    val: np.ndarray
     test: np.ndarray
     seconds: float
 
 
 @dataclass(frozen=True)
 class Clustering:
-    """Pseudo-labels of the training set, and of the test set for the pseudo-label gap."""
+    """Pseudo-labels of the training set, and of validation and test for the pseudo-label gap."""
 
     train: np.ndarray
+    val: np.ndarray
     test: np.ndarray
     seconds: float
     silhouette: float
@@ -38,6 +40,7 @@ class Clustering:
 @dataclass(frozen=True)
 class Predictions:
     train: np.ndarray
+    val: np.ndarray
     test: np.ndarray
     fit_seconds: float
     predict_seconds: float
@@ -61,13 +64,21 @@ def _check_ids(ids: Any, n_rows: int, what: str) -> np.ndarray:
     return array.astype(np.int64)
 
 
-def extract(extractor: Any, fit_images: np.ndarray, train_images: np.ndarray, test_images: np.ndarray) -> Features:
-    """Fit on `fit_images` (train, or train plus an unlabelled pool), transform train and test."""
+def _transform(extractor: Any, images: np.ndarray, what: str) -> np.ndarray:
+    if len(images) == 0:  # no validation part: nothing to ask the plugin
+        return np.zeros((0, 0))
+    return _check_features(extractor.transform(images), len(images), f"transform({what})")
+
+
+def extract(extractor: Any, fit_images: np.ndarray, parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> Features:
+    """Fit on `fit_images` (train, or train plus an unlabelled pool); transform train, val, test."""
     start = time.perf_counter()
     extractor.fit(fit_images)
-    train = _check_features(extractor.transform(train_images), len(train_images), "transform(train)")
-    test = _check_features(extractor.transform(test_images), len(test_images), "transform(test)")
-    return Features(train, test, time.perf_counter() - start)
+    train, val, test = (_transform(extractor, images, what) for images, what in zip(parts, ("train", "val", "test")))
+    widths = {f"{what} {part.shape[1]}" for part, what in ((train, "train"), (val, "val"), (test, "test")) if len(part)}
+    if len({width.split()[1] for width in widths}) > 1:
+        raise StageError(f"transform returned different feature counts: {', '.join(sorted(widths))}")
+    return Features(train, val, test, time.perf_counter() - start)
 
 
 def _nearest_centroid(train: np.ndarray, clusters: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -91,19 +102,38 @@ def _silhouette(features: np.ndarray, clusters: np.ndarray, seed: int) -> float:
 
 
 def cluster(clusterer: Any, features: Features, seed: int) -> Clustering:
-    """Cluster the training features; give test rows the pseudo-label of their cluster."""
+    """Cluster the training features; give validation and test rows the pseudo-label of their cluster."""
     start = time.perf_counter()
     train = _check_ids(clusterer.fit_predict(features.train), len(features.train), "fit_predict")
-    if hasattr(clusterer, "predict"):
-        test = _check_ids(clusterer.predict(features.test), len(features.test), "predict")
-    else:
-        test = _nearest_centroid(features.train, train, features.test)
+
+    def assign(rows: np.ndarray, what: str) -> np.ndarray:
+        if len(rows) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if hasattr(clusterer, "predict"):
+            return _check_ids(clusterer.predict(rows), len(rows), f"predict({what})")
+        return _nearest_centroid(features.train, train, rows)
+
+    val, test = assign(features.val, "val"), assign(features.test, "test")
     seconds = time.perf_counter() - start
-    return Clustering(train, test, seconds, _silhouette(features.train, train, seed))
+    return Clustering(train, val, test, seconds, _silhouette(features.train, train, seed))
 
 
-def classify(classifier: Any, train_inputs: np.ndarray, targets: np.ndarray, test_inputs: np.ndarray) -> Predictions:
-    """Fit on (train inputs, targets), predict both parts; points labelled noise are left out."""
+def representatives(features: np.ndarray, clusters: np.ndarray, count: int = 12) -> dict[int, np.ndarray]:
+    """Per cluster, the positions of its `count` members nearest its centre, closest first:
+    the faces a report shows to say what a cluster caught."""
+    chosen = {}
+    for cluster_id in np.unique(clusters[clusters >= 0]):
+        members = np.flatnonzero(clusters == cluster_id)
+        distances = ((features[members] - features[members].mean(axis=0)) ** 2).sum(axis=1)
+        chosen[int(cluster_id)] = members[np.argsort(distances, kind="stable")[:count]]
+    return chosen
+
+
+def classify(
+    classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray
+) -> Predictions:
+    """Fit on (train inputs, targets), predict train, val and test; noise points are left out."""
+    train_inputs, val_inputs, test_inputs = inputs
     kept = targets >= 0
     if len(np.unique(targets[kept])) < 2:
         raise StageError("fewer than two clusters to learn from")
@@ -113,4 +143,9 @@ def classify(classifier: Any, train_inputs: np.ndarray, targets: np.ndarray, tes
     test = _check_ids(classifier.predict(test_inputs), len(test_inputs), "predict(test)")
     predict_seconds = time.perf_counter() - fitted
     train = _check_ids(classifier.predict(train_inputs), len(train_inputs), "predict(train)")
-    return Predictions(train, test, fitted - start, predict_seconds)
+    val = (
+        _check_ids(classifier.predict(val_inputs), len(val_inputs), "predict(val)")
+        if len(val_inputs)
+        else np.zeros(0, dtype=np.int64)
+    )
+    return Predictions(train, val, test, fitted - start, predict_seconds)

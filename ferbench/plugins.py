@@ -8,6 +8,7 @@ reason and the others still work (pluggy alone would let one broken plugin stop 
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import sys
 import traceback
@@ -82,6 +83,11 @@ class PluginRegistry:
             raise PluginError(f"the {kind} '{name}' needs {', '.join(missing)}, which is not installed{hint}")
         return loaded.registration
 
+    def source(self, kind: Kind, name: str) -> str:
+        """Where `name` came from ('built-in (classical)', 'dist 1.2 (entry)', 'file PATH'); '' if unknown."""
+        loaded = self.plugins[kind].get(name)
+        return loaded.source if loaded is not None else ""
+
     def all(self) -> Iterable[LoadedPlugin]:
         for kind in KINDS:
             yield from self.plugins[kind].values()
@@ -97,7 +103,8 @@ def _entry_point_source(entry_point: EntryPoint) -> str:
 
 
 def _load_file(path: Path) -> ModuleType:
-    module_name = f"ferbench_local_plugin_{path.stem}_{abs(hash(path.resolve())) % 10**8}"
+    # Named by a stable digest of the path: class names (and so task keys) must not change between runs.
+    module_name = f"ferbench_local_plugin_{path.stem}_{hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:8]}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")

@@ -1,288 +1,313 @@
-"""Runs the grid extractors x clusterers x classifiers over seeds, and the reference rows.
+"""The coordinator: turns a run's configuration into a task graph, skips what is stored,
+schedules the rest on an executor, and commits each finished result at once.
 
-Work is shared down the grid: features are computed once per (extractor, seed), clusterings
-once per (extractor, clusterer, seed), and each classifier's references (true labels, random
-labels) once per (classifier input, seed). A stage that raises fails only the rows below it.
+Only this process writes the results database. Stage outputs (splits, features,
+clusterings) go through the stage cache, so a task's inputs are found by key wherever it
+runs, and a later run re-uses them. A stage that fails (or times out) fails only what
+depends on it; the grid goes on.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
-import numpy as np
-from threadpoolctl import threadpool_limits
-
-from ferbench.data.dataset import Dataset
-from ferbench.data.sampling import Normalisation, Split, SplitMode, make_split
-from ferbench.pipeline import (
-    Clustering,
-    Predictions,
-    StageError,
-    classify,
-    cluster,
-    extract,
-)
+from ferbench.cache import StageCache
+from ferbench.config import RunConfig
+from ferbench.data.handle import DataHandle
+from ferbench.data.sampling import make_split
+from ferbench.database import ResultsDB
+from ferbench.executors import Executor, make_executor
+from ferbench.graph import IMAGES, Graph, Task, build_graph, context
 from ferbench.plugins import PluginRegistry
-from ferbench.scoring import ClusterMap, accuracy, score_clustering
-from ferbench.types import BuildContext
+from ferbench.work import Job, Outcome
 
-TRUE_LABELS = "(true labels)"
-RANDOM_LABELS = "(random labels)"
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that decides a run's numbers; stored with the results."""
-
-    extractors: tuple[str, ...]
-    clusterers: tuple[str, ...]
-    classifiers: tuple[str, ...]
-    seeds: tuple[int, ...] = (0,)
-    per_class: int = 547
-    test_size: float = 0.2
-    split: SplitMode = "stratified"
-    normalisation: Normalisation = "standardize"
-    n_clusters: int = 7
-    jobs: int = 1
-    device: str = "cpu"
-    quick: bool = False
-    pool: bool = False
-
-    @property
-    def n_pairings(self) -> int:
-        return len(self.extractors) * len(self.clusterers) * len(self.classifiers)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+CACHE_DIR = "cache"
+_RETRIES = 2  # times a task may find an input entry gone before it fails
+_DASK_GRACE_S = 5.0  # Dask runs tasks in threads, where no alarm can stop them: the coordinator does
 
 
 class Progress(Protocol):
-    """What the runner tells its caller while it works (the CLI draws a rich bar)."""
+    """What the coordinator tells its caller while it works (the CLI draws a rich bar)."""
 
-    def stage(self, description: str) -> None: ...
+    def begin(self, total: int, done: int) -> None: ...
 
-    def advance(self) -> None: ...
+    def running(self, description: str) -> None: ...
+
+    def finished(self, description: str, status: str) -> None: ...
 
 
 class _Silent:
-    def stage(self, description: str) -> None:
+    def begin(self, total: int, done: int) -> None:
         pass
 
-    def advance(self) -> None:
+    def running(self, description: str) -> None:
         pass
 
-
-def _one_line(error: BaseException) -> str:
-    """The reason a stage failed, as one line for the results table."""
-    lines = str(error).strip().splitlines()
-    message = lines[0] if lines else ""
-    if isinstance(error, (StageError, _UpstreamFailure)):
-        return message
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+    def finished(self, description: str, status: str) -> None:
+        pass
 
 
 @dataclass
-class _Outcome:
-    """A stage's value, or the reason it failed (which fails everything that needs it)."""
+class RunSummary:
+    """A finished or interrupted (Ctrl-C) run: its stored rows in report order, and how many
+    results were already stored (skipped) and were to be computed."""
 
-    value: Any = None
-    error: str | None = None
-
-
-def _attempt(work: Callable[[], Any]) -> _Outcome:
-    try:
-        return _Outcome(work())
-    except Exception as error:  # plugin code: report it on the row, keep the grid going
-        return _Outcome(error=_one_line(error))
+    rows: list[dict[str, Any]]
+    total: int
+    run_id: int
+    skipped: int
+    computed: int
+    interrupted: bool = False
 
 
-def _classifier_scores(
-    predictions: Predictions, mapping: ClusterMap, split: Split, pseudo: Clustering | None
-) -> dict[str, float]:
-    """Accuracies against the true labels through the train map, and the overfitting gaps."""
-    train_acc = accuracy(mapping.apply(predictions.train), split.train_labels)
-    test_acc = accuracy(mapping.apply(predictions.test), split.test_labels)
-    scores = {
-        "train_acc": train_acc,
-        "test_acc": test_acc,
-        "gap_true": train_acc - test_acc,
-        "fit_s": predictions.fit_seconds,
-        "predict_s": predictions.predict_seconds,
+def _prior(registry: PluginRegistry, task: Task) -> str:
+    """What outside knowledge the row's plugins bring ('none': they learn only from the images)."""
+    named = [("extractor", task.extractor), ("clusterer", task.clusterer), ("classifier", task.classifier)]
+    priors = []
+    for kind, name in named:
+        if name is None or name.startswith("("):
+            continue
+        prior = getattr(registry.get(kind, name), "prior", "none")
+        if prior != "none" and prior not in priors:
+            priors.append(prior)
+    return "; ".join(priors) or "none"
+
+
+def with_ceilings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each pipeline row gains `ceiling_acc`: its features' (or images') supervised reference."""
+    ceilings = {
+        (row["extractor"], row["classifier"], row["seed"]): row.get("test_acc")
+        for row in rows
+        if row["kind"] == "ceiling" and row["status"] == "ok"
     }
-    if pseudo is not None:
-        train_pseudo = accuracy(predictions.train, pseudo.train)
-        test_pseudo = accuracy(predictions.test, pseudo.test)
-        scores.update(train_pseudo_acc=train_pseudo, test_pseudo_acc=test_pseudo, gap_pseudo=train_pseudo - test_pseudo)
-    return scores
+    images = {row["classifier"] for row in rows if row["kind"] == "ceiling" and row["extractor"] == IMAGES}
+    for row in rows:
+        if row["kind"] == "pipeline":
+            source = IMAGES if row["classifier"] in images else row["extractor"]
+            row["ceiling_acc"] = ceilings.get((source, row["classifier"], row["seed"]))
+    return rows
 
 
-def _cluster_columns(clusters: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], ClusterMap]:
-    scores = score_clustering(clusters, labels)
-    columns = {
-        "cluster_acc": scores.acc,
-        "cluster_nmi": scores.nmi,
-        "cluster_ari": scores.ari,
-        "n_clusters": scores.n_clusters,
-        "noise_fraction": scores.noise_fraction,
-    }
-    return columns, scores.mapping
+class Coordinator:
+    """One `ferbench run`: graph, resume, schedule, store."""
 
-
-@dataclass
-class GridRunner:
-    """One run of the grid over one data set; iterate `rows()` to get result rows."""
-
-    dataset: Dataset
-    registry: PluginRegistry
-    config: RunConfig
-    progress: Progress = field(default_factory=_Silent)
-
-    def _context(self, seed: int) -> BuildContext:
-        c = self.config
-        return BuildContext(seed=seed, n_clusters=c.n_clusters, n_jobs=c.jobs, device=c.device, quick=c.quick)
-
-    def _row(
-        self, kind: str, extractor: str, clusterer: str, classifier: str, seed: int, **values: Any
-    ) -> dict[str, Any]:
-        return {
-            "kind": kind,
-            "extractor": extractor,
-            "clusterer": clusterer,
-            "classifier": classifier,
-            "seed": seed,
-            "status": "failed" if values.get("error") else "ok",
-            **values,
-        }
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Every result row: one per pairing and seed, plus the reference rows.
-
-        BLAS and OpenMP pools are capped at `jobs` threads: oversubscribed pools spin, and
-        a logistic regression then ran ten times slower on 2 busy cores.
-        """
-        with threadpool_limits(limits=self.config.jobs):
-            yield from self._all_seeds()
-
-    def _all_seeds(self) -> Iterator[dict[str, Any]]:
-        for seed in self.config.seeds:
-            self.progress.stage(f"seed {seed}: sampling and splitting")
-            split = make_split(
-                self.dataset,
-                per_class=self.config.per_class,
-                seed=seed,
-                test_size=self.config.test_size,
-                mode=self.config.split,
-                normalisation=self.config.normalisation,
-                pool=self.config.pool,
-            )
-            yield from self._seed_rows(seed, split)
-
-    def _seed_rows(self, seed: int, split: Split) -> Iterator[dict[str, Any]]:
-        ctx = self._context(seed)
-        references: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
-        for extractor_name in self.config.extractors:
-            self.progress.stage(f"seed {seed} · {extractor_name} · extracting features")
-            features = _attempt(
-                lambda: extract(
-                    self.registry.get("extractor", extractor_name).build(ctx),
-                    split.fit_images,
-                    split.train_images,
-                    split.test_images,
-                )
-            )
-            for classifier_name in self.config.classifiers:
-                key = self._input_key(extractor_name, classifier_name)
-                if key not in references:
-                    references[key] = {
-                        kind: self._reference(seed, split, kind, extractor_name, classifier_name, features)
-                        for kind in ("ceiling", "chance")
-                    }
-                for kind, values in references[key].items():
-                    clusterer = TRUE_LABELS if kind == "ceiling" else RANDOM_LABELS
-                    yield self._row(kind, extractor_name, clusterer, classifier_name, seed, **values)
-            for clusterer_name in self.config.clusterers:
-                self.progress.stage(f"seed {seed} · {extractor_name} → {clusterer_name} · clustering")
-                clustering = (
-                    features
-                    if features.error
-                    else _attempt(
-                        lambda: cluster(self.registry.get("clusterer", clusterer_name).build(ctx), features.value, seed)
-                    )
-                )
-                for classifier_name in self.config.classifiers:
-                    self.progress.stage(f"seed {seed} · {extractor_name} → {clusterer_name} → {classifier_name}")
-                    ceiling = references[self._input_key(extractor_name, classifier_name)]["ceiling"]
-                    values = self._pipeline(seed, split, extractor_name, classifier_name, features, clustering)
-                    values["ceiling_acc"] = ceiling.get("test_acc", float("nan"))
-                    yield self._row("pipeline", extractor_name, clusterer_name, classifier_name, seed, **values)
-                    self.progress.advance()
-
-    def _consumes_images(self, classifier_name: str) -> bool:
-        loaded = self.registry.plugins["classifier"].get(classifier_name)
-        return loaded is not None and loaded.registration.consumes == "images"
-
-    def _input_key(self, extractor_name: str, classifier_name: str) -> tuple[str, str]:
-        """Classifiers that read images get the same input whatever the extractor."""
-        return ("(images)" if self._consumes_images(classifier_name) else extractor_name, classifier_name)
-
-    def _fit_classifier(
-        self, seed: int, split: Split, classifier_name: str, features: _Outcome, targets: np.ndarray
-    ) -> _Outcome:
-        def work() -> Predictions:
-            registration = self.registry.get("classifier", classifier_name)
-            if self._consumes_images(classifier_name):
-                train, test = split.train_images, split.test_images
-            elif features.error:
-                raise _UpstreamFailure(features.error)
-            else:
-                train, test = features.value.train, features.value.test
-            return classify(registration.build(self._context(seed)), train, targets, test)
-
-        return _attempt(work)
-
-    def _reference(
-        self, seed: int, split: Split, kind: str, extractor_name: str, classifier_name: str, features: _Outcome
-    ) -> dict[str, Any]:
-        """The supervised ceiling (true labels) or the chance floor (random labels) of one input."""
-        self.progress.stage(f"seed {seed} · {extractor_name} · {classifier_name} on {kind} labels")
-        if kind == "ceiling":
-            targets = split.train_labels
-        else:
-            targets = np.random.default_rng(seed).integers(0, self.config.n_clusters, len(split.train_labels))
-        cluster_values, mapping = _cluster_columns(targets, split.train_labels)
-        values: dict[str, Any] = dict(cluster_values) if kind == "chance" else {}
-        outcome = self._fit_classifier(seed, split, classifier_name, features, targets)
-        if outcome.error:
-            values["error"] = outcome.error
-        else:
-            values.update(_classifier_scores(outcome.value, mapping, split, None))
-        return values
-
-    def _pipeline(
+    def __init__(
         self,
-        seed: int,
-        split: Split,
-        extractor_name: str,
-        classifier_name: str,
-        features: _Outcome,
-        clustering: _Outcome,
-    ) -> dict[str, Any]:
-        if clustering.error:
-            return {"error": clustering.error}
-        pseudo: Clustering = clustering.value
-        values, mapping = _cluster_columns(pseudo.train, split.train_labels)
-        values.update(silhouette=pseudo.silhouette, extract_s=features.value.seconds, cluster_s=pseudo.seconds)
-        outcome = self._fit_classifier(seed, split, classifier_name, features, pseudo.train)
-        if outcome.error:
-            values["error"] = outcome.error
+        config: RunConfig,
+        registry: PluginRegistry,
+        data: DataHandle,
+        out_dir: str | Path,
+        progress: Progress | None = None,
+        warn: Callable[[str], None] = lambda message: None,
+        note: Callable[[str], None] = lambda message: None,
+    ) -> None:
+        self.config = config
+        self.registry = registry
+        self.data = data
+        self.out_dir = Path(out_dir)
+        self.progress = progress or _Silent()
+        self.warn = warn
+        self.note = note
+        self.db = ResultsDB.open(self.out_dir)
+        self.cache = StageCache(self.out_dir / CACHE_DIR)
+        if data._store is None:
+            data._store = (self.db.dataset_summary, self.db.save_dataset_summary)
+
+    def run(self, command: str = "", metadata: dict[str, Any] | None = None) -> RunSummary:
+        summary = self.data.summary()
+        graph = build_graph(self.config, self.registry, summary["fingerprint"])
+        keys = [task.key for task in graph.results]
+        stored = set() if self.config.force else self.db.ok_keys(keys)
+        todo = [task for task in graph.results if task.key not in stored]
+        if stored:
+            self.note(
+                f"resuming: {len(stored)} of {len(keys)} results are already stored in {self.db.path}; "
+                f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
+            )
+        self._prepare_splits(graph, todo)
+        run_id = self.db.start_run(command, self.config.to_dict(), self.data.summary(), metadata or {})
+        pairings = [task for task in graph.results if task.kind == "pipeline"]
+        self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
+        interrupted = False
+        try:
+            if todo:
+                _Schedule(self, graph, todo, run_id).run()
+        except KeyboardInterrupt:  # every finished result is already committed
+            interrupted = True
+        self.db.finish_run(run_id, "interrupted" if interrupted else "completed", len(stored), len(todo))
+        rows = with_ceilings(self.db.results(keys))
+        return RunSummary(rows, len(keys), run_id, len(stored), len(todo), interrupted)
+
+    def _prepare_splits(self, graph: Graph, todo: list[Task]) -> None:
+        """Write the split of every seed that still has work (this is where data is read)."""
+        for seed in sorted({task.seed for task in todo}):
+            self.ensure_split(graph, seed)
+
+    def ensure_split(self, graph: Graph, seed: int) -> None:
+        key = graph.split_keys[seed]
+        if self.cache.exists("splits", key) and not self.config.force:
+            return
+        split = make_split(self.data.dataset(), self.config.data, seed)
+        arrays = {
+            name: value for name, value in vars(split).items() if value is not None and not name.startswith("_")
+        }
+        self.cache.save("splits", key, arrays, {"seed": seed})
+
+    def job(self, task: Task) -> Job:
+        return Job(
+            task,
+            context(self.config, task.seed),
+            str(self.cache.root),
+            self.config.plugin_files,
+            self.config.timeout,
+        )
+
+
+@dataclass
+class _InFlight:
+    task: Task
+    started: float
+
+
+class _Schedule:
+    """Runs the tasks a set of results needs, in dependency order, on the configured executor.
+
+    Order: seed by seed; within a seed producers first (features, then clusterings), so
+    that parallel workers stay busy and the many short classifier fits come last.
+    """
+
+    _RANK = {"extract": 0, "cluster": 1, "reference": 2, "classify": 2}
+
+    def __init__(self, coordinator: Coordinator, graph: Graph, todo: list[Task], run_id: int) -> None:
+        self.c = coordinator
+        self.graph = graph
+        self.run_id = run_id
+        self.order = {key: index for index, key in enumerate(graph.tasks)}
+        self.available: set[tuple[str, str]] = set()
+        self.failed: dict[tuple[str, str], str] = {}
+        self.retries: dict[str, int] = {}
+        self.pending: dict[str, Task] = {}
+        for task in todo:
+            self._require(task)
+
+    def _present(self, read: tuple[str, str]) -> bool:
+        if read in self.available:
+            return True
+        if read[0] != "splits" and self.c.config.force:
+            return False
+        if self.c.cache.exists(*read):
+            self.available.add(read)
+            return True
+        return False
+
+    def _require(self, task: Task) -> None:
+        if task.key in self.pending:
+            return
+        self.pending[task.key] = task
+        for read in task.reads[1:]:
+            if not self._present(read):
+                producer = self.graph.producer(read)
+                assert producer is not None, f"no task produces {read}"
+                self._require(producer)
+
+    def _sort_key(self, task: Task) -> tuple[int, int, int]:
+        return (task.seed, self._RANK[task.stage], self.order[task.key])
+
+    def run(self) -> None:
+        executor = make_executor(self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler)
+        in_flight: dict[Any, _InFlight] = {}
+        finished = False
+        try:
+            while self.pending or in_flight:
+                self._fail_orphans()
+                for task in sorted(self.pending.values(), key=self._sort_key):
+                    if len(in_flight) >= executor.slots:
+                        break
+                    if all(read in self.available for read in task.reads[1:]):
+                        del self.pending[task.key]
+                        self.c.progress.running(task.describe())
+                        in_flight[executor.submit(self.c.job(task))] = _InFlight(task, time.monotonic())
+                if not in_flight:
+                    continue
+                for future in executor.wait(in_flight, timeout=1.0):
+                    flight = in_flight.pop(future)
+                    self._handle(flight.task, executor.outcome(future))
+                self._expire(executor, in_flight)
+            finished = True
+        finally:
+            executor.close(kill=not finished)
+
+    def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
+        """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""
+        timeout = self.c.config.timeout
+        if not timeout or self.c.config.backend != "dask":
+            return
+        for future, flight in list(in_flight.items()):
+            if time.monotonic() - flight.started > timeout + _DASK_GRACE_S:
+                executor.cancel(future)
+                del in_flight[future]
+                error = f"{flight.task.stage} timed out after {timeout:g} s"
+                self._handle(flight.task, Outcome(flight.task.key, "timeout", error=error))
+
+    def _fail_orphans(self) -> None:
+        """Tasks whose input failed upstream fail with that input's reason, without running."""
+        for task in list(self.pending.values()):
+            reasons = [self.failed[read] for read in task.reads[1:] if read in self.failed]
+            if reasons:
+                del self.pending[task.key]
+                self._handle(task, Outcome(task.key, "failed", error=reasons[0]), upstream=True)
+
+    def _handle(self, task: Task, outcome: Outcome, upstream: bool = False) -> None:
+        for warning in outcome.warnings:
+            self.c.warn(warning)
+        if outcome.status == "missing":
+            self._rebuild(task, outcome.missing)
+            return
+        if task.produces is not None:
+            if outcome.status == "ok":
+                self.available.add(task.produces)
+                if task.stage == "cluster":
+                    self.c.db.save_clustering(
+                        task.key, task.extractor, task.clusterer, task.seed, outcome.arrays, outcome.meta
+                    )
+            else:
+                self.failed[task.produces] = outcome.error or outcome.status
+            return
+        row = {
+            "kind": task.kind,
+            "extractor": task.extractor,
+            "clusterer": task.clusterer,
+            "classifier": task.classifier,
+            "seed": task.seed,
+            "status": "failed" if upstream else outcome.status,
+            "error": outcome.error,
+            "prior": _prior(self.c.registry, task),
+            "key": task.key,
+            **outcome.values,
+        }
+        is_pipeline = task.kind == "pipeline"
+        cluster_key = task.reads[2][1] if is_pipeline else None
+        predictions = outcome.arrays if is_pipeline and outcome.status == "ok" else None
+        self.c.db.save_result(task.key, self.run_id, row, cluster_key, predictions)
+        if is_pipeline:
+            self.c.progress.finished(task.describe(), row["status"])
+
+    def _rebuild(self, task: Task, read: tuple[str, str] | None) -> None:
+        """An input entry vanished or was corrupt: rebuild it, then run the task again."""
+        self.retries[task.key] = self.retries.get(task.key, 0) + 1
+        if read is None or self.retries[task.key] > _RETRIES:
+            error = f"the cache entry {read} keeps disappearing; is {self.c.cache.root} writable?"
+            self._handle(task, Outcome(task.key, "failed", error=error))
+            return
+        self.available.discard(read)
+        if read[0] == "splits":
+            self.c.ensure_split(self.graph, task.seed)
+            self.available.add(read)
         else:
-            values.update(_classifier_scores(outcome.value, mapping, split, pseudo))
-        return values
-
-
-class _UpstreamFailure(Exception):
-    """Raised inside a stage whose input already failed; its message is that failure."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
+            producer = self.graph.producer(read)
+            assert producer is not None
+            self._require(producer)
+        self.pending[task.key] = task

@@ -83,3 +83,34 @@ def score_clustering(clusters: np.ndarray, labels: np.ndarray) -> ClusterScores:
         noise_fraction=float(np.mean(clusters < 0)),
         mapping=mapping,
     )
+
+
+def cluster_columns(clusters: np.ndarray, labels: np.ndarray) -> tuple[dict[str, float], ClusterMap]:
+    """The result columns that score a clustering of the training set, and its train map."""
+    scores = score_clustering(clusters, labels)
+    columns = {
+        "cluster_acc": scores.acc,
+        "cluster_nmi": scores.nmi,
+        "cluster_ari": scores.ari,
+        "n_clusters": scores.n_clusters,
+        "noise_fraction": scores.noise_fraction,
+    }
+    return columns, scores.mapping
+
+
+def classifier_columns(
+    predicted: dict[str, np.ndarray], truth: dict[str, np.ndarray], mapping: ClusterMap, pseudo: dict | None
+) -> dict[str, float]:
+    """Accuracies against the true labels through the train map, and the overfitting gaps.
+
+    `predicted` and `truth` hold the "train", "val" and "test" parts; `pseudo`, when given,
+    holds the clusters of each part, for the agreement of the classifier with its own targets.
+    """
+    acc = {part: accuracy(mapping.apply(predicted[part]), truth[part]) for part in ("train", "val", "test")}
+    columns = {"train_acc": acc["train"], "val_acc": acc["val"], "test_acc": acc["test"]}
+    columns["gap_true"] = acc["train"] - acc["test"]
+    if pseudo is not None:
+        train_pseudo = accuracy(predicted["train"], pseudo["train"])
+        test_pseudo = accuracy(predicted["test"], pseudo["test"])
+        columns.update(train_pseudo_acc=train_pseudo, test_pseudo_acc=test_pseudo, gap_pseudo=train_pseudo - test_pseudo)
+    return columns

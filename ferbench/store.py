@@ -38,6 +38,7 @@ COLUMNS: tuple[str, ...] = (
     "noise_fraction",
     "silhouette",
     "test_acc",
+    "val_acc",
     "ceiling_acc",
     "train_acc",
     "gap_true",
@@ -52,7 +53,14 @@ COLUMNS: tuple[str, ...] = (
     "data_fingerprint",
     "synthetic",
     "unlabelled_pool",
+    "prior",
+    "key",
 )
+
+TEXT_COLUMNS = frozenset(
+    {"kind", "extractor", "clusterer", "classifier", "status", "error", "dataset", "data_fingerprint", "prior", "key"}
+)
+FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ def _json_safe(value: Any) -> Any:
 def to_frame(rows: Iterable[dict[str, Any]], metadata: dict[str, Any]) -> pd.DataFrame:
     """Rows as a DataFrame with every documented column, data set columns filled in."""
     frame = pd.DataFrame(list(rows)).reindex(columns=list(COLUMNS))
+    for column in set(COLUMNS) - TEXT_COLUMNS - FLAG_COLUMNS:  # the database gives None for NaN
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
     dataset = metadata["dataset"]
     frame["dataset"] = dataset["name"]
     frame["data_fingerprint"] = dataset["fingerprint"]

@@ -23,13 +23,34 @@ SplitMode = Literal["stratified", "usage"]
 
 
 @dataclass(frozen=True)
+class SplitSettings:
+    """Everything that decides which images land in which part; part of every task key."""
+
+    per_class: int = 547
+    test_size: float = 0.2
+    val_size: float = 0.2
+    mode: SplitMode = "stratified"
+    normalisation: Normalisation = "standardize"
+    pool: bool = False
+
+
+@dataclass(frozen=True)
 class Split:
-    """The normalised arrays of one seed. Labels are for scoring only."""
+    """The normalised arrays of one seed, and the data set rows they came from.
+
+    The validation part is carved from the training part: like test, it is only scored,
+    never fitted on. Labels are for scoring only.
+    """
 
     train_images: np.ndarray
+    val_images: np.ndarray
     test_images: np.ndarray
     train_labels: np.ndarray
+    val_labels: np.ndarray
     test_labels: np.ndarray
+    train_rows: np.ndarray
+    val_rows: np.ndarray
+    test_rows: np.ndarray
     pool_images: np.ndarray | None = None
 
     @property
@@ -64,40 +85,41 @@ def normalise(images: np.ndarray, method: Normalisation) -> np.ndarray:
     raise FerbenchError(f"unknown normalisation '{method}' (choose from {', '.join(NORMALISATIONS)})")
 
 
-def unlabelled_pool(images: np.ndarray, test_rows: np.ndarray) -> np.ndarray:
-    """Rows usable as unlabelled training faces: all but the test rows and their pixel twins.
+def unlabelled_pool(images: np.ndarray, held_out_rows: np.ndarray) -> np.ndarray:
+    """Rows usable as unlabelled training faces: all but the held-out rows and their pixel twins.
 
     FER2013 holds duplicate images, some across its usage splits: without removing the
     twins, an extractor could see a test face while fitting.
     """
-    test_pixels = {images[row].tobytes() for row in test_rows}
-    keep = np.fromiter((image.tobytes() not in test_pixels for image in images), dtype=bool, count=len(images))
+    held_out = {images[row].tobytes() for row in held_out_rows}
+    keep = np.fromiter((image.tobytes() not in held_out for image in images), dtype=bool, count=len(images))
     return np.flatnonzero(keep)
 
 
-def make_split(
-    dataset: Dataset,
-    *,
-    per_class: int,
-    seed: int,
-    test_size: float = 0.2,
-    mode: SplitMode = "stratified",
-    normalisation: Normalisation = "standardize",
-    pool: bool = False,
-) -> Split:
-    """Balanced sample of `dataset`, normalised, split into train and test for one seed.
+def _carve(rows: np.ndarray, labels: np.ndarray, share: float, seed: int, option: str) -> tuple[np.ndarray, np.ndarray]:
+    """Split `rows` into (kept, carved) with a stratified, seeded `share` carved off."""
+    if share == 0:
+        return rows, rows[:0]
+    if not 0 < share < 1:
+        raise FerbenchError(f"{option} must be between 0 and 1, got {share}")
+    return tuple(train_test_split(rows, test_size=share, stratify=labels, random_state=seed))
+
+
+def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
+    """Balanced sample of `dataset`, normalised, split into train, validation and test.
 
     mode "stratified" draws a seeded test share per emotion; "usage" keeps the source's own
-    split (Training -> train, PublicTest and PrivateTest -> test). With `pool`, extractors
-    fit on every image of the data set outside the test part (see `unlabelled_pool`).
+    split (Training -> train, PublicTest and PrivateTest -> test). The validation part is a
+    stratified share of train. With `pool`, extractors fit on every image of the data set
+    outside the validation and test parts (see `unlabelled_pool`).
     """
-    rows = balanced_indices(dataset.labels, per_class, seed)
+    rows = balanced_indices(dataset.labels, settings.per_class, seed)
     labels = dataset.labels[rows].astype(np.int64)
-    if mode == "stratified":
-        if not 0 < test_size < 1:
-            raise FerbenchError(f"--test-size must be between 0 and 1, got {test_size}")
-        train_rows, test_rows = train_test_split(rows, test_size=test_size, stratify=labels, random_state=seed)
-    elif mode == "usage":
+    if settings.mode == "stratified":
+        if settings.test_size == 0:
+            raise FerbenchError("--test-size must be between 0 and 1, got 0")
+        train_rows, test_rows = _carve(rows, labels, settings.test_size, seed, "--test-size")
+    elif settings.mode == "usage":
         if not dataset.has_usage:
             raise FerbenchError(f"--split usage needs a Usage column, and {dataset.source} has none")
         is_train = dataset.usage[rows] == USAGES.index("Training")
@@ -105,13 +127,24 @@ def make_split(
         if len(test_rows) == 0 or len(train_rows) == 0:
             raise FerbenchError("--split usage left the train or test part empty")
     else:
-        raise FerbenchError(f"unknown split mode '{mode}' (choose stratified or usage)")
+        raise FerbenchError(f"unknown split mode '{settings.mode}' (choose stratified or usage)")
+    train_rows, val_rows = _carve(train_rows, dataset.labels[train_rows], settings.val_size, seed, "--val-size")
+    train_rows, val_rows, test_rows = (np.sort(part).astype(np.int64) for part in (train_rows, val_rows, test_rows))
+
+    def images(part: np.ndarray) -> np.ndarray:
+        return normalise(dataset.images[part], settings.normalisation)
+
     return Split(
-        train_images=normalise(dataset.images[train_rows], normalisation),
-        test_images=normalise(dataset.images[test_rows], normalisation),
+        train_images=images(train_rows),
+        val_images=images(val_rows),
+        test_images=images(test_rows),
         train_labels=dataset.labels[train_rows].astype(np.int64),
+        val_labels=dataset.labels[val_rows].astype(np.int64),
         test_labels=dataset.labels[test_rows].astype(np.int64),
-        pool_images=normalise(dataset.images[unlabelled_pool(dataset.images, test_rows)], normalisation)
-        if pool
+        train_rows=train_rows,
+        val_rows=val_rows,
+        test_rows=test_rows,
+        pool_images=images(unlabelled_pool(dataset.images, np.concatenate([val_rows, test_rows])))
+        if settings.pool
         else None,
     )

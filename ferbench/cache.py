@@ -1,0 +1,100 @@
+"""The stage cache: splits, features and clusterings on disk, under their task keys.
+
+A later run that adds one classifier re-uses every feature matrix and clustering. Each entry
+is one uncompressed `.npz` file (its zip CRCs catch corruption), written beside its final
+name and renamed into place, so a crash never leaves half an entry. An entry records its
+key and the cache format: a file that is corrupt, truncated or from another format is
+reported as `CorruptEntry`, removed, and rebuilt by the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CACHE_FORMAT = 1
+_META = "__meta__"
+STAGES = ("splits", "features", "clusterings")
+
+
+class CorruptEntry(Exception):
+    """A cache file that cannot be trusted; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    arrays: dict[str, np.ndarray]
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StageCache:
+    """A folder of cache entries, one sub-folder per stage."""
+
+    root: Path
+
+    def path(self, stage: str, key: str) -> Path:
+        return self.root / stage / f"{key}.npz"
+
+    def exists(self, stage: str, key: str) -> bool:
+        return self.path(stage, key).is_file()
+
+    def save(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        path = self.path(stage, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = json.dumps({**meta, "format": CACHE_FORMAT, "key": key})
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                np.savez(stream, **arrays, **{_META: np.array(header)})
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def load(self, stage: str, key: str) -> Entry | None:
+        """The entry, None when there is none, or CorruptEntry (after removing the file)."""
+        path = self.path(stage, key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                meta = json.loads(str(stored[_META]))
+                if meta.get("format") != CACHE_FORMAT or meta.get("key") != key:
+                    raise ValueError(f"written by cache format {meta.get('format')} for key {meta.get('key')}")
+                arrays = {name: stored[name] for name in stored.files if name != _META}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+            path.unlink(missing_ok=True)
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise CorruptEntry(f"cache entry {path} is unreadable ({reason}); rebuilding it") from error
+        return Entry(arrays, meta)
+
+    def entries(self) -> list[tuple[str, Path, dict[str, Any]]]:
+        """(stage, path, meta) of every readable entry; unreadable ones have meta {}."""
+        found = []
+        for stage in STAGES:
+            for path in sorted((self.root / stage).glob("*.npz")):
+                try:
+                    with np.load(path, allow_pickle=False) as stored:
+                        meta = json.loads(str(stored[_META]))
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+                    meta = {}
+                found.append((stage, path, meta))
+        return found
+
+    def clear(self) -> tuple[int, int]:
+        """Remove every entry; returns (files, bytes) removed."""
+        files = size = 0
+        for stage in STAGES:
+            for path in (self.root / stage).glob("*.npz"):
+                size += path.stat().st_size
+                path.unlink()
+                files += 1
+        return files, size

@@ -1,0 +1,47 @@
+"""What one `ferbench run` was asked to do: the grid, the data settings and how to execute it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ferbench.data.sampling import SplitSettings
+
+Backend = Literal["local", "dask"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's numbers, and how the run is executed.
+
+    threads:  BLAS/OpenMP/torch threads inside one task (the plugins' `n_jobs`).
+    jobs:     tasks computed at once, each in its own worker process (1: in this process).
+    timeout:  seconds a task may take before it is stopped and recorded as timed out.
+    force:    recompute results already stored instead of resuming.
+    """
+
+    extractors: tuple[str, ...]
+    clusterers: tuple[str, ...]
+    classifiers: tuple[str, ...]
+    seeds: tuple[int, ...] = (0,)
+    data: SplitSettings = field(default_factory=SplitSettings)
+    n_clusters: int = 7
+    threads: int = 1
+    jobs: int = 1
+    backend: Backend = "local"
+    scheduler: str | None = None
+    timeout: float | None = None
+    device: str = "cpu"
+    quick: bool = False
+    force: bool = False
+    plugin_files: tuple[str, ...] = ()
+
+    @property
+    def n_pairings(self) -> int:
+        return len(self.extractors) * len(self.clusterers) * len(self.classifiers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Flat, JSON-ready: the data settings sit beside the grid (`split` is the split mode)."""
+        settings = asdict(self.data)
+        settings["split"] = settings.pop("mode")
+        return {**{k: v for k, v in asdict(self).items() if k != "data"}, **settings}

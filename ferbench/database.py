@@ -1,0 +1,200 @@
+"""The results database: `ferbench.db` in the results folder (SQLite, WAL mode).
+
+Only the coordinating process writes to it, and it commits each finished result at once, so
+a crash or Ctrl-C loses nothing that had finished and a later run resumes from it. Tables:
+`runs` (one per command: configuration, data set, versions, times, command line), `results`
+(one per pairing x seed and per reference row, keyed by task key), `clusterings` and
+`predictions` (the per-image outcomes that reports draw), and `datasets` (data fingerprints by
+file identity, so a fully cached run need not read the data at all).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from ferbench.errors import FerbenchError
+from ferbench.store import COLUMNS
+
+DB_NAME = "ferbench.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, status TEXT, command TEXT,
+    config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER
+);
+CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, cluster_key TEXT);
+CREATE TABLE IF NOT EXISTS clusterings (
+    key TEXT PRIMARY KEY, extractor TEXT, clusterer TEXT, seed INTEGER, train_rows BLOB, train_labels BLOB,
+    clusters BLOB, cluster_map TEXT, representatives TEXT
+);
+CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, test_rows BLOB, test_labels BLOB, predictions BLOB);
+CREATE TABLE IF NOT EXISTS datasets (ident TEXT PRIMARY KEY, summary TEXT);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def to_blob(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(array), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def from_blob(blob: bytes) -> np.ndarray:
+    return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def _sql_value(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+class ResultsDB:
+    """One results database; open it with `ResultsDB.open(folder)`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, folder: str | Path, *, create: bool = True) -> "ResultsDB":
+        path = Path(folder) / DB_NAME
+        if not create and not path.is_file():
+            raise FerbenchError(f"no results database in {folder} (expected {path}); run `ferbench run` first")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as error:
+            raise FerbenchError(f"cannot open the results database {path}: {error}") from error
+        known = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
+        for column in COLUMNS:  # databases from older versions gain new columns
+            if column not in known:
+                connection.execute(f'ALTER TABLE results ADD COLUMN "{column}"')
+        connection.commit()
+        return cls(connection, path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # runs
+    def start_run(self, command: str, config: dict, dataset: dict, versions: dict) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO runs (started, status, command, config, dataset, versions) VALUES (?, 'running', ?, ?, ?, ?)",
+            (_now(), command, json.dumps(config), json.dumps(dataset), json.dumps(versions)),
+        )
+        self._db.commit()
+        return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, skipped: int, computed: int) -> None:
+        self._db.execute(
+            "UPDATE runs SET finished = ?, status = ?, skipped = ?, computed = ? WHERE id = ?",
+            (_now(), status, skipped, computed, run_id),
+        )
+        self._db.commit()
+
+    def runs(self) -> list[dict[str, Any]]:
+        cursor = self._db.execute("SELECT * FROM runs ORDER BY id")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor]
+
+    # results
+    def ok_keys(self, keys: Iterable[str]) -> set[str]:
+        """The keys among `keys` already stored with status ok (failed ones are retried)."""
+        wanted = list(keys)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT key FROM results WHERE status = 'ok' AND key IN ({marks})"
+            found.update(row[0] for row in self._db.execute(query, chunk))
+        return found
+
+    def save_result(
+        self,
+        key: str,
+        run_id: int,
+        row: dict[str, Any],
+        cluster_key: str | None = None,
+        predictions: dict[str, np.ndarray] | None = None,
+    ) -> None:
+        """Store one finished result (and its test predictions) and commit at once."""
+        columns = ["key", "run_id", "finished", "cluster_key", *(c for c in COLUMNS if c in row)]
+        values = [key, run_id, _now(), cluster_key, *(_sql_value(row[c]) for c in COLUMNS if c in row)]
+        quoted = ", ".join(f'"{c}"' for c in columns)
+        self._db.execute(f"DELETE FROM results WHERE key = ?", (key,))
+        self._db.execute(f"INSERT INTO results ({quoted}) VALUES ({','.join('?' * len(values))})", values)
+        if predictions is not None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?)",
+                (key, *(to_blob(predictions[name]) for name in ("test_rows", "test_labels", "test_predictions"))),
+            )
+        self._db.commit()
+
+    def results(self, keys: Iterable[str]) -> list[dict[str, Any]]:
+        """Stored rows for `keys`, in the order given (keys without a row are left out)."""
+        wanted = list(keys)
+        by_key: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            cursor = self._db.execute(f"SELECT * FROM results WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            names = [d[0] for d in cursor.description]
+            for values in cursor:
+                row = dict(zip(names, values))
+                by_key[row["key"]] = row
+        return [by_key[k] for k in wanted if k in by_key]
+
+    # per-image outcomes
+    def save_clustering(self, key: str, extractor: str, clusterer: str, seed: int, arrays: dict, meta: dict) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key,
+                extractor,
+                clusterer,
+                seed,
+                to_blob(arrays["train_rows"]),
+                to_blob(arrays["train_labels"]),
+                to_blob(arrays["clusters"]),
+                json.dumps(meta["cluster_map"]),
+                json.dumps(meta["representatives"]),
+            ),
+        )
+        self._db.commit()
+
+    def clustering(self, key: str) -> dict[str, Any] | None:
+        cursor = self._db.execute("SELECT * FROM clusterings WHERE key = ?", (key,))
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchone()
+        return None if found is None else dict(zip(names, found))
+
+    def predictions(self, key: str) -> dict[str, np.ndarray] | None:
+        found = self._db.execute(
+            "SELECT test_rows, test_labels, predictions FROM predictions WHERE key = ?", (key,)
+        ).fetchone()
+        if found is None:
+            return None
+        return dict(zip(("test_rows", "test_labels", "test_predictions"), map(from_blob, found)))
+
+    # data identities
+    def dataset_summary(self, ident: str) -> dict[str, Any] | None:
+        found = self._db.execute("SELECT summary FROM datasets WHERE ident = ?", (ident,)).fetchone()
+        return None if found is None else json.loads(found[0])
+
+    def save_dataset_summary(self, ident: str, summary: dict[str, Any]) -> None:
+        self._db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?)", (ident, json.dumps(summary)))
+        self._db.commit()

@@ -1,0 +1,159 @@
+"""Where tasks run: in this process, in local worker processes (loky), or on a Dask cluster.
+
+All three take a `Job`, run `ferbench.work.run_job` and hand back its `Outcome` through a
+future, so the coordinator schedules the same graph the same way on each.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from typing import Any, Iterable, Protocol
+
+from ferbench.errors import FerbenchError
+from ferbench.work import Job, Outcome, run_job
+
+DASK_HINT = 'pip install -e ".[dask]"'
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class Executor(Protocol):
+    slots: int  # tasks that can run at once
+
+    def submit(self, job: Job) -> Any: ...
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> list[Any]: ...
+
+    def outcome(self, future: Any) -> Outcome: ...
+
+    def cancel(self, future: Any) -> None: ...
+
+    def close(self, *, kill: bool) -> None: ...
+
+
+class SerialExecutor:
+    """Runs each task in this process as it is submitted (`--jobs 1`)."""
+
+    slots = 1
+
+    def submit(self, job: Job) -> concurrent.futures.Future:
+        future: concurrent.futures.Future = concurrent.futures.Future()
+        future.set_result(run_job(job))
+        return future
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> list[Any]:
+        return list(futures)
+
+    def outcome(self, future: concurrent.futures.Future) -> Outcome:
+        return future.result()
+
+    def cancel(self, future: Any) -> None:
+        pass
+
+    def close(self, *, kill: bool) -> None:
+        pass
+
+
+class LokyExecutor:
+    """`--jobs N`: N worker processes (joblib's loky), each capped at `threads` threads."""
+
+    def __init__(self, jobs: int, threads: int) -> None:
+        from joblib.externals.loky import get_reusable_executor
+
+        self.slots = jobs
+        env = {variable: str(threads) for variable in _THREAD_VARIABLES}
+        self._pool = get_reusable_executor(max_workers=jobs, env=env, reuse=False)
+
+    def submit(self, job: Job) -> concurrent.futures.Future:
+        return self._pool.submit(run_job, job)
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> list[Any]:
+        done, _ = concurrent.futures.wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+        return list(done)
+
+    def outcome(self, future: concurrent.futures.Future) -> Outcome:
+        return future.result()
+
+    def cancel(self, future: concurrent.futures.Future) -> None:
+        future.cancel()
+
+    def close(self, *, kill: bool) -> None:
+        self._pool.shutdown(wait=not kill, kill_workers=kill)
+
+
+class DaskExecutor:
+    """`--backend dask`: the same tasks on a Dask distributed cluster.
+
+    With a scheduler address it joins that cluster; without one it starts a LocalCluster
+    of `jobs` single-threaded worker processes. Workers compute; only this process writes
+    the database. Workers read and write the stage cache, so on a real cluster the results
+    folder must be on a file system every worker sees.
+    """
+
+    def __init__(self, jobs: int, threads: int, scheduler: str | None) -> None:
+        require_dask()
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        try:
+            if scheduler:
+                self._client = Client(scheduler, timeout="20s")
+            else:
+                env = {variable: str(threads) for variable in _THREAD_VARIABLES}
+                self._cluster = LocalCluster(
+                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, env=env
+                )
+                self._client = Client(self._cluster)
+        except OSError as error:
+            raise FerbenchError(f"cannot reach the Dask scheduler {scheduler}: {error}") from None
+        self.slots = max(1, sum(self._client.nthreads().values()))
+
+    def submit(self, job: Job) -> Any:
+        return self._client.submit(run_job, job, pure=False)
+
+    def wait(self, futures: Iterable[Any], timeout: float) -> list[Any]:
+        from distributed import wait
+
+        pending = list(futures)
+        try:
+            done, _ = wait(pending, timeout=timeout, return_when="FIRST_COMPLETED")
+        except TimeoutError:
+            return []
+        return list(done)
+
+    def outcome(self, future: Any) -> Outcome:
+        return future.result()
+
+    def cancel(self, future: Any) -> None:
+        future.cancel()
+
+    def close(self, *, kill: bool) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def require_dask() -> None:
+    """A clear error, before any work, where the optional Dask extra is missing."""
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        raise FerbenchError(f"--backend dask needs dask.distributed, which is not installed: {DASK_HINT}") from None
+
+
+def make_executor(backend: str, jobs: int, threads: int, scheduler: str | None) -> Executor:
+    if backend == "dask":
+        return DaskExecutor(jobs, threads, scheduler)
+    if jobs > 1:
+        return LokyExecutor(jobs, threads)
+    return SerialExecutor()
+
+
+def check_cores(jobs: int, threads: int, backend: str) -> None:
+    """Local workers x threads must fit the cores: oversubscribed pools run many times slower."""
+    cores = os.cpu_count() or 1
+    if backend == "local" and jobs * threads > cores:
+        raise FerbenchError(
+            f"--jobs {jobs} x --threads {threads} asks for {jobs * threads} threads on {cores} cores; "
+            f"keep jobs x threads <= {cores}"
+        )

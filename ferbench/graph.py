@@ -1,0 +1,171 @@
+"""The grid as a graph of keyed tasks: a plain data structure any executor can run.
+
+    extract(e, seed) -> cluster(e, c, seed) -> classify(e, c, k, seed)
+    extract(e, seed) -> reference(e, k, seed, ceiling | chance)
+
+Tasks read their inputs from the stage cache (`reads`) and producers write there, so a task
+travels to a worker as a few strings. Each key hashes everything that decides the task's
+result (see `ferbench.keys`): the key of its input, the plugin's classes, parameters and
+library versions, where the plugin came from, and for splits the data fingerprint, the
+split settings, the seed and the ferbench version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+from ferbench import __version__
+from ferbench.config import RunConfig
+from ferbench.keys import digest, estimator_identity
+from ferbench.plugins import PluginRegistry
+from ferbench.types import BuildContext
+
+Stage = Literal["extract", "cluster", "classify", "reference"]
+TRUE_LABELS = "(true labels)"
+RANDOM_LABELS = "(random labels)"
+IMAGES = "(images)"  # the input of classifiers that read images instead of features
+REFERENCES = {"ceiling": TRUE_LABELS, "chance": RANDOM_LABELS}
+PRODUCES = {"extract": "features", "cluster": "clusterings"}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work.
+
+    reads:      (cache stage, key) of every cached input, the split first.
+    extractor:  the extractor whose features it reads, or IMAGES.
+    clusterer:  the clusterer, or TRUE_LABELS / RANDOM_LABELS for reference rows.
+    """
+
+    stage: Stage
+    key: str
+    seed: int
+    reads: tuple[tuple[str, str], ...]
+    extractor: str
+    clusterer: str | None = None
+    classifier: str | None = None
+    reference: str | None = None
+
+    @property
+    def is_result(self) -> bool:
+        return self.stage in ("classify", "reference")
+
+    @property
+    def produces(self) -> tuple[str, str] | None:
+        stage = PRODUCES.get(self.stage)
+        return None if stage is None else (stage, self.key)
+
+    @property
+    def kind(self) -> str:
+        """The result row's kind: pipeline, ceiling or chance."""
+        return self.reference or "pipeline"
+
+    def describe(self) -> str:
+        if self.stage == "extract":
+            return f"seed {self.seed} · {self.extractor} · extracting features"
+        if self.stage == "cluster":
+            return f"seed {self.seed} · {self.extractor} → {self.clusterer} · clustering"
+        if self.stage == "reference":
+            return f"seed {self.seed} · {self.extractor} · {self.classifier} on {self.reference} labels"
+        return f"seed {self.seed} · {self.extractor} → {self.clusterer} → {self.classifier}"
+
+
+@dataclass
+class Graph:
+    """Every task of a run, by key, and the result tasks in the order rows are reported."""
+
+    tasks: dict[str, Task] = field(default_factory=dict)
+    results: list[Task] = field(default_factory=list)
+    split_keys: dict[int, str] = field(default_factory=dict)
+
+    def add(self, task: Task) -> Task:
+        self.tasks.setdefault(task.key, task)
+        if task.is_result and task not in self.results:
+            self.results.append(task)
+        return task
+
+    def producer(self, read: tuple[str, str]) -> Task | None:
+        stage, key = read
+        task = self.tasks.get(key)
+        return task if task is not None and task.produces == read else None
+
+
+def context(config: RunConfig, seed: int) -> BuildContext:
+    return BuildContext(
+        seed=seed, n_clusters=config.n_clusters, n_jobs=config.threads, device=config.device, quick=config.quick
+    )
+
+
+def plugin_source_identity(source: str) -> dict[str, Any]:
+    """Where a plugin came from; a local file is also known by its content."""
+    identity: dict[str, Any] = {"source": source, "ferbench": __version__}
+    if source.startswith("file "):
+        path = Path(source[len("file ") :])
+        identity["file"] = digest(path.read_text(encoding="utf-8")) if path.is_file() else "missing"
+    return identity
+
+
+class _Identities:
+    """Plugin identities per (kind, name, seed): each estimator is built once to read it."""
+
+    def __init__(self, registry: PluginRegistry, config: RunConfig) -> None:
+        self.registry = registry
+        self.config = config
+        self._known: dict[tuple[str, str, int], str] = {}
+
+    def __call__(self, kind: str, name: str, seed: int) -> str:
+        index = (kind, name, seed)
+        if index not in self._known:
+            registration = self.registry.get(kind, name)
+            try:
+                estimator = estimator_identity(registration.build(context(self.config, seed)))
+            except Exception as error:  # the task itself will fail with this error in the worker
+                estimator = {"unbuildable": f"{type(error).__name__}: {error}"}
+            ctx = asdict(context(self.config, seed))
+            ctx.pop("n_jobs")  # threads change how fast, not what
+            source = plugin_source_identity(self.registry.source(kind, name))
+            self._known[index] = digest(kind, name, estimator, source, ctx)
+        return self._known[index]
+
+
+def split_key(fingerprint: str, config: RunConfig, seed: int) -> str:
+    return digest("split", __version__, fingerprint, asdict(config.data), seed)
+
+
+def consumes_images(registry: PluginRegistry, classifier: str) -> bool:
+    return getattr(registry.get("classifier", classifier), "consumes", "features") == "images"
+
+
+def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -> Graph:
+    """The task graph of a run: every pairing x seed and the reference rows, keyed."""
+    identity = _Identities(registry, config)
+    graph = Graph()
+    for seed in config.seeds:
+        split = ("splits", split_key(fingerprint, config, seed))
+        graph.split_keys[seed] = split[1]
+        for extractor in config.extractors:
+            extract = graph.add(
+                Task("extract", digest(split, identity("extractor", extractor, seed)), seed, (split,), extractor)
+            )
+            features = extract.produces
+            for classifier in config.classifiers:
+                images = consumes_images(registry, classifier)
+                source = IMAGES if images else extractor
+                reads = (split,) if images else (split, features)
+                for reference, targets in REFERENCES.items():
+                    key = digest(reads, identity("classifier", classifier, seed), reference)
+                    graph.add(Task("reference", key, seed, reads, source, targets, classifier, reference))
+            for clusterer in config.clusterers:
+                cluster_key = digest(features, identity("clusterer", clusterer, seed))
+                cluster = graph.add(Task("cluster", cluster_key, seed, (split, features), extractor, clusterer))
+                for classifier in config.classifiers:
+                    key = digest(cluster.produces, identity("classifier", classifier, seed))
+                    reads = (split, features, cluster.produces)
+                    graph.add(Task("classify", key, seed, reads, extractor, clusterer, classifier))
+    return graph
+
+
+def pairing_tasks(graph: Graph) -> Iterator[Task]:
+    return (task for task in graph.results if task.kind == "pipeline")

@@ -1,0 +1,233 @@
+"""What a worker does with one task: read its inputs from the stage cache, run the plugin,
+write its output, and hand back a small outcome for the coordinator to store.
+
+Everything a task needs travels inside a `Job` (a few strings and numbers) or sits in the
+cache, so the same function runs in this process, in a loky worker or on a Dask worker, and
+the numbers do not depend on where it ran: seeds and thread caps travel with the job.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ferbench.cache import CorruptEntry, Entry, StageCache
+from ferbench.graph import Task
+from ferbench.pipeline import Clustering, Features, StageError, classify, cluster, extract, representatives
+from ferbench.plugins import PluginRegistry, load_plugins
+from ferbench.scoring import classifier_columns, cluster_columns
+from ferbench.types import BuildContext
+
+PARTS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class Job:
+    task: Task
+    context: BuildContext
+    cache_root: str
+    plugin_files: tuple[str, ...] = ()
+    timeout: float | None = None
+
+
+@dataclass
+class Outcome:
+    """status: ok, failed, timeout, or missing (an input entry vanished: `missing` names it)."""
+
+    key: str
+    status: str
+    error: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    missing: tuple[str, str] | None = None
+
+
+class TaskTimeout(BaseException):
+    """Raised inside a task at its deadline; a BaseException so plugin code cannot swallow it."""
+
+
+class _MissingInput(Exception):
+    def __init__(self, read: tuple[str, str], warning: str | None) -> None:
+        super().__init__(warning)
+        self.read = read
+        self.warning = warning
+
+
+@contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Raise TaskTimeout in this thread after `seconds` (main thread of a process only)."""
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TaskTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@lru_cache(maxsize=4)
+def _registry(plugin_files: tuple[str, ...]) -> PluginRegistry:
+    return load_plugins(plugin_files)
+
+
+_RECENT: OrderedDict[tuple[str, str, str], Entry] = OrderedDict()
+_RECENT_SIZE = 6  # a split, a feature matrix and a clustering, for two tasks in a row
+
+
+def _read(job: Job, read: tuple[str, str]) -> Entry:
+    """A cached input (recent ones kept in memory: neighbouring tasks share them); a missing
+    or corrupt one sends the task back to the coordinator."""
+    index = (job.cache_root, *read)
+    if index in _RECENT:
+        _RECENT.move_to_end(index)
+        return _RECENT[index]
+    try:
+        entry = StageCache(Path(job.cache_root)).load(*read)
+    except CorruptEntry as error:
+        raise _MissingInput(read, str(error)) from None
+    if entry is None:
+        raise _MissingInput(read, None)
+    _RECENT[index] = entry
+    if len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+    return entry
+
+
+def _one_line(error: BaseException) -> str:
+    """The reason a stage failed, as one line for the results table."""
+    lines = str(error).strip().splitlines()
+    message = lines[0] if lines else ""
+    if isinstance(error, StageError):
+        return message
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+def run_job(job: Job) -> Outcome:
+    """Compute one task; plugin errors and timeouts become the outcome, never an exception."""
+    key = job.task.key
+    registry = _registry(job.plugin_files)
+    try:
+        with threadpool_limits(limits=job.context.n_jobs), deadline(job.timeout):
+            return _STAGES[job.task.stage](job, registry)
+    except _MissingInput as missing:
+        return Outcome(key, "missing", missing=missing.read, warnings=[missing.warning] if missing.warning else [])
+    except TaskTimeout:
+        return Outcome(key, "timeout", error=f"{job.task.stage} timed out after {job.timeout:g} s")
+    except Exception as error:  # plugin code: report it on the row, keep the grid going
+        return Outcome(key, "failed", error=_one_line(error))
+
+
+def _parts(entry: Entry, name: str) -> tuple[np.ndarray, ...]:
+    return tuple(entry.arrays[f"{part}_{name}"] for part in PARTS)
+
+
+def _extract(job: Job, registry: PluginRegistry) -> Outcome:
+    task = job.task
+    split = _read(job, task.reads[0])
+    extractor = registry.get("extractor", task.extractor).build(job.context)
+    fit_images = split.arrays.get("pool_images", split.arrays["train_images"])
+    features = extract(extractor, fit_images, _parts(split, "images"))
+    meta = {"seconds": features.seconds, "extractor": task.extractor, "seed": task.seed}
+    arrays = {part: getattr(features, part) for part in PARTS}
+    StageCache(Path(job.cache_root)).save("features", task.key, arrays, meta)
+    return Outcome(task.key, "ok", meta=meta)
+
+
+def _features(entry: Entry) -> Features:
+    return Features(*(entry.arrays[part] for part in PARTS), seconds=entry.meta["seconds"])
+
+
+def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
+    task = job.task
+    split, features = (_read(job, read) for read in task.reads)
+    clusterer = registry.get("clusterer", task.clusterer).build(job.context)
+    clustering = cluster(clusterer, _features(features), task.seed)
+    meta = {
+        "seconds": clustering.seconds,
+        "silhouette": clustering.silhouette,
+        "extractor": task.extractor,
+        "clusterer": task.clusterer,
+        "seed": task.seed,
+    }
+    StageCache(Path(job.cache_root)).save("clusterings", task.key, {p: getattr(clustering, p) for p in PARTS}, meta)
+    train_rows, train_labels = split.arrays["train_rows"], split.arrays["train_labels"]
+    _, mapping = cluster_columns(clustering.train, train_labels)
+    nearest = representatives(features.arrays["train"], clustering.train)
+    artefacts = {
+        "cluster_map": {str(c): e for c, e in mapping.cluster_to_label.items()},
+        "representatives": {str(c): train_rows[positions].tolist() for c, positions in nearest.items()},
+    }
+    arrays = {"train_rows": train_rows, "train_labels": train_labels, "clusters": clustering.train}
+    return Outcome(task.key, "ok", arrays=arrays, meta={**meta, **artefacts})
+
+
+def _inputs(job: Job, split: Entry, features: Entry | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _parts(split, "images") if features is None else tuple(features.arrays[p] for p in PARTS)
+
+
+def _labels(split: Entry) -> dict[str, np.ndarray]:
+    return dict(zip(PARTS, _parts(split, "labels")))
+
+
+def _classify(job: Job, registry: PluginRegistry) -> Outcome:
+    task = job.task
+    split, features, clusters = (_read(job, read) for read in task.reads)
+    pseudo = Clustering(*(clusters.arrays[p] for p in PARTS), clusters.meta["seconds"], clusters.meta["silhouette"])
+    truth = _labels(split)
+    values, mapping = cluster_columns(pseudo.train, truth["train"])
+    values.update(silhouette=pseudo.silhouette, extract_s=features.meta["seconds"], cluster_s=pseudo.seconds)
+    registration = registry.get("classifier", task.classifier)
+    images = getattr(registration, "consumes", "features") == "images"
+    predictions = classify(
+        registration.build(job.context), _inputs(job, split, None if images else features), pseudo.train
+    )
+    predicted = {part: getattr(predictions, part) for part in PARTS}
+    values.update(classifier_columns(predicted, truth, mapping, {p: getattr(pseudo, p) for p in PARTS}))
+    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds)
+    arrays = {
+        "test_rows": split.arrays["test_rows"],
+        "test_labels": truth["test"],
+        "test_predictions": mapping.apply(predictions.test),
+    }
+    return Outcome(task.key, "ok", values=values, arrays=arrays)
+
+
+def _reference(job: Job, registry: PluginRegistry) -> Outcome:
+    """The supervised ceiling (true labels) or the chance floor (random labels) of one input."""
+    task = job.task
+    split = _read(job, task.reads[0])
+    features = _read(job, task.reads[1]) if len(task.reads) > 1 else None
+    truth = _labels(split)
+    if task.reference == "ceiling":
+        targets = truth["train"]
+    else:
+        targets = np.random.default_rng(task.seed).integers(0, job.context.n_clusters, len(truth["train"]))
+    cluster_values, mapping = cluster_columns(targets, truth["train"])
+    values: dict[str, Any] = dict(cluster_values) if task.reference == "chance" else {}
+    predictions = classify(
+        registry.get("classifier", task.classifier).build(job.context), _inputs(job, split, features), targets
+    )
+    values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
+    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds)
+    return Outcome(task.key, "ok", values=values)
+
+
+_STAGES = {"extract": _extract, "cluster": _cluster, "classify": _classify, "reference": _reference}
