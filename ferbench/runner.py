@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ferbench.data.dataset import Dataset
-from ferbench.data.sampling import Normalisation, Split, SplitMode, make_split
+from ferbench.data.sampling import Normalisation, Split, SplitMode, SplitSettings, make_split
 from ferbench.pipeline import (
     Clustering,
     Predictions,
@@ -48,6 +48,21 @@ class RunConfig:
     device: str = "cpu"
     quick: bool = False
     pool: bool = False
+    val_size: float = 0.2
+    dedupe: bool = False
+    emotions: tuple[str, ...] | None = None
+
+    def split_settings(self) -> SplitSettings:
+        return SplitSettings(
+            per_class=self.per_class,
+            test_size=self.test_size,
+            val_size=self.val_size,
+            mode=self.split,
+            normalisation=self.normalisation,
+            pool=self.pool,
+            dedupe=self.dedupe,
+            emotions=self.emotions,
+        )
 
     @property
     def n_pairings(self) -> int:
@@ -137,6 +152,7 @@ class GridRunner:
     registry: PluginRegistry
     config: RunConfig
     progress: Progress = field(default_factory=_Silent)
+    split_summaries: dict[int, dict[str, Any]] = field(default_factory=dict)  # per seed, filled while running
 
     def _context(self, seed: int) -> BuildContext:
         c = self.config
@@ -167,15 +183,8 @@ class GridRunner:
     def _all_seeds(self) -> Iterator[dict[str, Any]]:
         for seed in self.config.seeds:
             self.progress.stage(f"seed {seed}: sampling and splitting")
-            split = make_split(
-                self.dataset,
-                per_class=self.config.per_class,
-                seed=seed,
-                test_size=self.config.test_size,
-                mode=self.config.split,
-                normalisation=self.config.normalisation,
-                pool=self.config.pool,
-            )
+            split = make_split(self.dataset, self.config.split_settings(), seed)
+            self.split_summaries[seed] = split.summary()
             yield from self._seed_rows(seed, split)
 
     def _seed_rows(self, seed: int, split: Split) -> Iterator[dict[str, Any]]:

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ferbench.data.synthetic import generate_faces
 from ferbench.plugins import load_plugins
 from ferbench.runner import RANDOM_LABELS, TRUE_LABELS, GridRunner, RunConfig
 from tests.conftest import striped_faces
@@ -47,7 +48,17 @@ def test_clear_structure_is_recovered_and_beats_the_chance_floor(striped):
     assert chance.cluster_acc.max() < 0.4
     ceiling = rows[rows.kind == "ceiling"]
     assert (ceiling.clusterer == TRUE_LABELS).all() and ceiling.test_acc.min() > 0.95
-    assert (pipelines.ceiling_acc == ceiling.test_acc.iloc[0]).any()
+
+
+def test_each_pipeline_row_carries_the_ceiling_of_its_own_features_and_classifier():
+    faces = generate_faces(per_class=40, seed=1)  # harder than stripes: the ceilings differ
+    rows = run_grid(faces, load_plugins(), extractors=("raw", "pca"), classifiers=("knn", "logreg"), seeds=(0, 1))
+    ceiling = rows[rows.kind == "ceiling"][["extractor", "classifier", "seed", "test_acc"]]
+    assert ceiling.test_acc.nunique() > 1
+    pipelines = rows[rows.kind == "pipeline"].merge(
+        ceiling, on=["extractor", "classifier", "seed"], suffixes=("", "_ref")
+    )
+    assert len(pipelines) == 8 and (pipelines.ceiling_acc == pipelines.test_acc_ref).all()
 
 
 def test_one_row_per_pairing_and_seed_plus_references(striped):
@@ -86,7 +97,7 @@ def test_features_are_computed_once_per_extractor_and_seed(striped, tmp_path):
         seeds=(0, 1),
     )
     module = sys.modules[registry.get("extractor", "counting").factory.__module__]
-    train_size = int(7 * 40 * 0.8)
+    train_size = 7 * (40 - 8 - 6)  # per class: 8 held out as test, then 6 of the other 32 as validation
     assert module.FIT_CALLS == [train_size, train_size]  # two seeds, four pairings each
 
 
@@ -96,7 +107,7 @@ def test_a_failing_plugin_fails_only_its_rows(striped, tmp_path):
     rows = run_grid(striped, load_plugins([path]), extractors=("wrong-shape", "raw"))
     failed = rows[rows.extractor == "wrong-shape"]
     assert (failed.status == "failed").all()
-    assert failed.error.iloc[0] == "transform(train) returned shape (223, 3); expected (224, d)"
+    assert failed.error.iloc[0] == "transform(train) returned shape (181, 3); expected (182, d)"
     assert (rows[rows.extractor == "raw"].status == "ok").all()
 
 
@@ -111,12 +122,13 @@ def test_gaps_are_train_minus_test(striped):
 
 def test_labels_are_only_for_scoring(striped):
     """Scrambled emotions, same images and same usage split: every label-free number (the
-    clusters, the classifier's agreement with them) is unchanged; only the scores move."""
+    clusters, the classifier's agreement with them) is unchanged; only the scores move.
+    (No validation part: it is carved stratified by emotion, so labels would move the parts.)"""
     scrambled = striped_faces()
     object.__setattr__(scrambled, "labels", np.random.default_rng(5).permutation(scrambled.labels))
     registry = load_plugins()
-    honest = run_grid(striped, registry, split="usage").query("kind == 'pipeline'").iloc[0]
-    blind = run_grid(scrambled, registry, split="usage").query("kind == 'pipeline'").iloc[0]
+    honest = run_grid(striped, registry, split="usage", val_size=0).query("kind == 'pipeline'").iloc[0]
+    blind = run_grid(scrambled, registry, split="usage", val_size=0).query("kind == 'pipeline'").iloc[0]
     for label_free in ("silhouette", "n_clusters", "train_pseudo_acc", "test_pseudo_acc"):
         assert honest[label_free] == blind[label_free], label_free
     assert honest.cluster_acc > 0.95 and blind.cluster_acc < 0.5
