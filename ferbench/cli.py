@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Sequence
 
 from rich.console import Console
@@ -24,7 +25,8 @@ from rich.progress import (
 from rich.table import Table
 
 from ferbench import __version__
-from ferbench.data.sampling import NORMALISATIONS
+from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
+from ferbench.data.sampling import NORMALISATIONS, resolve_emotions
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
@@ -32,7 +34,6 @@ from ferbench.runner import GridRunner, RunConfig
 from ferbench.store import load_run, save_run, to_frame
 from ferbench.types import KINDS
 
-DATA_ENV = "FERBENCH_DATA"
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
@@ -132,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="standardize",
         help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
     )
+    add_split_options(data)
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
@@ -142,7 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="repeat everything per seed (default 0 1 2)",
     )
     how.add_argument(
-        "--clusters", type=int, default=7, metavar="K", help="groups a clusterer looks for (default 7 emotions)"
+        "--clusters",
+        type=int,
+        default=None,
+        metavar="K",
+        help="groups a clusterer looks for (default: the number of emotions in use, 7 for FER2013)",
     )
     how.add_argument(
         "--jobs",
@@ -164,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
+    add_data_command(commands)
 
     report = commands.add_parser("report", parents=[common], help="show a stored run again, sorted or exported")
     report.add_argument(
@@ -176,6 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
     )
     return parser
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def _warn_failures(registry: PluginRegistry) -> None:
@@ -278,12 +290,11 @@ def command_run(args: argparse.Namespace) -> int:
     selection = _selection(registry, args)
     if args.per_class < 1:
         raise FerbenchError(f"--per-class must be at least 1, got {args.per_class}")
-    if args.clusters < 2:
+    if args.clusters is not None and args.clusters < 2:
         raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
     data_path = args.data or os.environ.get(DATA_ENV) or None
-    dataset, warnings = load_dataset(data_path)
-    for warning in warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    dataset, warnings = load_dataset(data_path, args.labels, args.ferplus)
+    print_warnings(warnings)
     if dataset.synthetic:
         errors.print(
             f"[bold yellow]No data given: running on {len(dataset):,} generated synthetic faces, NOT FER2013.[/] "
@@ -299,21 +310,20 @@ def command_run(args: argparse.Namespace) -> int:
         test_size=args.test_size,
         split=args.split,
         normalisation=args.normalise,
-        n_clusters=args.clusters,
         jobs=max(1, args.jobs),
         device=_resolve_device(args.device, registry, selection),
         quick=args.quick,
         pool=args.pool,
+        val_size=args.val_size,
+        dedupe=args.dedupe,
+        emotions=args.emotions,
     )
+    config.split_settings().check()
+    emotions = resolve_emotions(dataset, config.split_settings())
+    config = replace(config, n_clusters=args.clusters or len(emotions))  # --clusters defaults to the emotions
     metadata = {
         "ferbench_version": __version__,
-        "dataset": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "synthetic": dataset.synthetic,
-            "n_images": len(dataset),
-        },
+        "dataset": dataset.metadata(emotions),
         "config": config.to_dict(),
         "plugins": {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()},
     }
@@ -326,6 +336,10 @@ def command_run(args: argparse.Namespace) -> int:
     with Progress(*columns, console=errors, transient=True) as bar:
         runner = GridRunner(dataset, registry, config, _RichProgress(bar, config.n_pairings * len(config.seeds)))
         frame = to_frame(runner.rows(), metadata)
+    metadata["splits"] = {str(seed): summary for seed, summary in runner.split_summaries.items()}
+    note = split_note(runner.split_summaries)
+    if note:
+        errors.print(f"[yellow]note:[/] {note}", highlight=False)
     csv_path, json_path = save_run(args.out, frame, metadata)
     console.print(render_leaderboard(frame, metadata))
     console.print(f"Results: {csv_path} and {json_path}", highlight=False)
@@ -342,7 +356,7 @@ def command_list(args: argparse.Namespace) -> int:
     registry = load_plugins(args.plugin)
     _warn_failures(registry)
     table = Table(title="ferbench plugins")
-    for header in ("Kind", "Name", "Description", "Source", "Status"):
+    for header in ("Kind", "Name", "Description", "Prior knowledge", "Source", "Status"):
         table.add_column(header)
     for loaded in registry.all():
         registration = loaded.registration
@@ -354,7 +368,8 @@ def command_list(args: argparse.Namespace) -> int:
         description = escape(registration.description)
         if getattr(registration, "consumes", "features") == "images":
             description += " [dim](reads images)[/]"
-        table.add_row(registration.kind, registration.name, description, loaded.source, status)
+        prior = escape(registration.prior) if registration.prior != "none" else "[dim]none[/]"
+        table.add_row(registration.kind, registration.name, description, prior, loaded.source, status)
     console.print(table)
     return 0
 
@@ -370,7 +385,7 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "list": command_list, "report": command_report}
+COMMANDS = {"run": command_run, "list": command_list, "report": command_report, "data": command_data}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
