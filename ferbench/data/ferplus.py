@@ -51,8 +51,8 @@ def read_votes(path: str | Path) -> tuple[np.ndarray, list[int], list[str | None
         text = read_data_file(path).decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DataError(path, f"not UTF-8 text (byte {error.start})") from None
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    lines = [line.removesuffix("\r") for line in text.split("\n")]  # line numbers as editors count them
+    if not lines[0].strip():
         raise DataError(path, "file is empty (no header line)")
     names = [name.strip().strip('"') for name in lines[0].split(",")]
     keys = [name.lower() for name in names]

@@ -33,10 +33,10 @@ def load_dataset(
         raise FerbenchError("--labels ferplus needs --ferplus PATH (the FER+ file fer2013new.csv)")
     if labels == "fer2013" and ferplus is not None:
         raise FerbenchError("--ferplus is given but --labels fer2013 asks for the data's own labels: drop one")
+    if labels == "ferplus" and (path is None or Path(path).is_dir()):
+        raise FerbenchError("--labels ferplus needs the FER2013 CSV as --data: FER+ labels are row-aligned with it")
     dataset, warnings = _load_source(path)
     if labels == "ferplus":
-        if path is None or Path(path).is_dir():
-            raise FerbenchError("--labels ferplus needs the FER2013 CSV as --data: FER+ labels are row-aligned with it")
         from ferbench.data.ferplus import with_ferplus_labels
 
         dataset, notes = with_ferplus_labels(dataset, ferplus)
