@@ -120,12 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=["stratified", "usage"],
         default="stratified",
-        help="stratified random split, or the data's own Usage column",
+        help="stratified random split, or the data's own Usage column (test rows with a pixel twin in "
+        "Training are left out); either way identical images never straddle two parts",
     )
     data.add_argument(
         "--pool",
         action="store_true",
-        help="fit extractors on every image outside the test part (an unlabelled pool), not only on train",
+        help="fit extractors on every image outside the test and validation parts and their pixel twins "
+        "(an unlabelled pool), not only on train",
     )
     data.add_argument(
         "--normalise",

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ferbench.cli import main
 from ferbench.data.audit import audit_dataset, hamming, near_pairs, perceptual_hashes
 from ferbench.data.dataset import USAGES, Dataset
 from ferbench.errors import FerbenchError
@@ -118,7 +119,13 @@ def test_command_prints_json_and_draws_the_montage(tmp_path: Path) -> None:
     assert found["PrivateTest rows identical to a Training row"] == 1 and found["constant images"] == 3
     assert (tmp_path / "m.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.stderr == "Montage of examples: m.png\n"
-    table = ferbench("data", "audit", "--data", str(data), cwd=tmp_path)
-    assert table.returncode == 0 and "duplicates with conflicting labels" in table.stdout
-    bad = ferbench("data", "audit", "--data", str(data), "--near-distance", "9", cwd=tmp_path)
-    assert bad.returncode == 2 and bad.stderr.strip() == "error: --near-distance must be from 0 to 6, got 9"
+
+
+def test_command_table_and_a_bad_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(write_csv(tmp_path / "planted.csv", planted()))
+    assert main(["data", "audit", "--data", data]) == 0
+    table = " ".join(capsys.readouterr().out.split())
+    assert "duplicates with conflicting labels │ 1 │ 2 │ 4=26" in table
+    assert "planted: 30 rows" in table and "Training 20 · PublicTest 5 · PrivateTest 5" in table
+    assert main(["data", "audit", "--data", data, "--near-distance", "9"]) == 2
+    assert capsys.readouterr().err == "error: --near-distance must be from 0 to 6, got 9\n"

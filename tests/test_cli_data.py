@@ -58,7 +58,8 @@ def test_an_emotion_subset_sets_the_clusters_and_every_option_is_recorded(tmp_pa
 
 
 def test_an_unknown_emotion_is_one_line(tmp_path: Path) -> None:
-    result = ferbench("run", *FAST, "--emotions", "happy,glee", cwd=tmp_path)
+    data = write_csv(tmp_path / "faces.csv")
+    result = ferbench("run", *FAST, "--emotions", "happy,glee", "--data", str(data), cwd=tmp_path)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         "error: --emotions: unknown emotion 'glee'; choose from angry, disgust, fear, happy, sad, surprise, neutral"

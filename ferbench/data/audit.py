@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Group
 from rich.table import Table
 
-from ferbench.data.dataset import USAGES, Dataset
+from ferbench.data.dataset import IMAGE_SIDE, USAGES, Dataset
 from ferbench.data.duplicates import conflicting_groups, constant_images
 from ferbench.errors import FerbenchError
 
@@ -26,6 +26,7 @@ HASH_SIDE = 8  # 8 x 8 lowest DCT frequencies: a 64-bit hash
 MAX_NEAR_DISTANCE = 6  # candidates come from HASH bits split in distance + 1 exact-match chunks
 EXAMPLES = 4  # examples per finding in the report and the montage ...
 EXAMPLE_ROWS = 3  # ... and rows shown of each example group
+_TILE = IMAGE_SIDE + 6  # montage pixels per image, with a white gap
 _HASH_BATCH = 4096  # images per DCT batch: float copies of 35,887 images would take 330 MB
 _BITS_SET = np.array([bin(value).count("1") for value in range(256)], np.uint8)
 
@@ -293,17 +294,19 @@ def write_montage(report: AuditReport, dataset: Dataset, path: str | Path) -> Pa
         raise FerbenchError(f"cannot write the montage {path}: {error.strerror or error}") from error
     os.close(handle)
     width = max(sum(len(example) for example in finding.examples) for finding in shown)
-    figure = plt.figure(figsize=(1.2 * width, 1.9 * len(shown)), layout="constrained")
-    for panel, finding in zip(np.atleast_1d(figure.subfigures(len(shown), 1)), shown):
-        panel.suptitle(finding.check, x=0.01, ha="left", fontsize=9, weight="bold")
-        slots = [(row, number) for number, example in enumerate(finding.examples) for row in example]
-        for axis, slot in zip(panel.subplots(1, width, squeeze=False)[0], slots + [None] * width):
-            axis.axis("off")
-            if slot is not None:
-                row, number = slot
-                axis.imshow(dataset.images[row], cmap="gray", vmin=0, vmax=255)
-                usage = USAGES[dataset.usage[row]] if dataset.usage[row] >= 0 else ""
-                axis.set_title(f"#{number + 1} row {row}\n{dataset.emotions[dataset.labels[row]]} {usage}", fontsize=6)
+    figure, axes = plt.subplots(len(shown), 1, figsize=(1.1 * width + 0.4, 1.65 * len(shown)), squeeze=False)
+    figure.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / len(shown), bottom=0.01, hspace=0.75)
+    for axis, finding in zip(axes[:, 0], shown):
+        rows = [(row, number) for number, example in enumerate(finding.examples) for row in example]
+        strip = np.full((IMAGE_SIDE, width * _TILE), 255, np.uint8)  # one image per line: fast to draw
+        for slot, (row, number) in enumerate(rows):
+            strip[:, slot * _TILE : slot * _TILE + IMAGE_SIDE] = dataset.images[row]
+            usage = USAGES[dataset.usage[row]] if dataset.usage[row] >= 0 else ""
+            label = f"#{number + 1} row {row}\n{dataset.emotions[dataset.labels[row]]} {usage}"
+            axis.text(slot * _TILE + IMAGE_SIDE / 2, -2, label, ha="center", va="bottom", fontsize=5.5)
+        axis.imshow(strip, cmap="gray", vmin=0, vmax=255, aspect="equal")
+        axis.set_title(finding.check, loc="left", fontsize=8, weight="bold", pad=21)
+        axis.axis("off")
     try:
         figure.savefig(temporary, dpi=110)
         os.replace(temporary, path)
