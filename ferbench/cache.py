@@ -76,17 +76,20 @@ class StageCache:
             raise CorruptEntry(f"cache entry {path} is unreadable ({reason}); rebuilding it") from error
         return Entry(arrays, meta)
 
+    def meta(self, stage: str, key: str) -> dict[str, Any] | None:
+        """An entry's metadata alone (None when missing or unreadable)."""
+        try:
+            with np.load(self.path(stage, key), allow_pickle=False) as stored:
+                return json.loads(str(stored[_META]))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None
+
     def entries(self) -> list[tuple[str, Path, dict[str, Any]]]:
         """(stage, path, meta) of every readable entry; unreadable ones have meta {}."""
         found = []
         for stage in STAGES:
             for path in sorted((self.root / stage).glob("*.npz")):
-                try:
-                    with np.load(path, allow_pickle=False) as stored:
-                        meta = json.loads(str(stored[_META]))
-                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-                    meta = {}
-                found.append((stage, path, meta))
+                found.append((stage, path, self.meta(stage, path.stem) or {}))
         return found
 
     def clear(self) -> tuple[int, int]:

@@ -10,6 +10,7 @@ import argparse
 import os
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -19,9 +20,11 @@ from rich.table import Table
 
 from ferbench import __version__
 from ferbench.cache import StageCache
+from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
 from ferbench.config import RunConfig
-from ferbench.data.handle import DataHandle
-from ferbench.data.sampling import NORMALISATIONS, SplitSettings
+from ferbench.data.handle import DataHandle, dataset_metadata
+from ferbench.database import DB_NAME, ResultsDB
+from ferbench.data.sampling import NORMALISATIONS, SplitSettings, choose_emotions
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
@@ -31,7 +34,6 @@ from ferbench.runner import CACHE_DIR, Coordinator
 from ferbench.store import load_run, save_run, to_frame
 from ferbench.types import KINDS
 
-DATA_ENV = "FERBENCH_DATA"
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
@@ -116,23 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out share for the stratified split (default 0.2)",
     )
     data.add_argument(
-        "--val-size",
-        type=float,
-        default=0.2,
-        metavar="F",
-        help="share of the training part held out as validation, scored but never fitted on; pick pipelines "
-        "by it, not by test (default 0.2; 0 for none)",
-    )
-    data.add_argument(
         "--split",
         choices=["stratified", "usage"],
         default="stratified",
-        help="stratified random split, or the data's own Usage column",
+        help="stratified random split, or the data's own Usage column (test rows with a pixel twin in "
+        "Training are left out); either way identical images never straddle two parts",
     )
     data.add_argument(
         "--pool",
         action="store_true",
-        help="fit extractors on every image outside the test part (an unlabelled pool), not only on train",
+        help="fit extractors on every image outside the test and validation parts and their pixel twins "
+        "(an unlabelled pool), not only on train",
     )
     data.add_argument(
         "--normalise",
@@ -140,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="standardize",
         help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
     )
+    add_split_options(data)
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
@@ -150,7 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="repeat everything per seed (default 0 1 2)",
     )
     how.add_argument(
-        "--clusters", type=int, default=7, metavar="K", help="groups a clusterer looks for (default 7 emotions)"
+        "--clusters",
+        type=int,
+        default=None,
+        metavar="K",
+        help="groups a clusterer looks for (default: the number of emotions in use, 7 for FER2013)",
     )
     how.add_argument(
         "--jobs",
@@ -204,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
+    add_data_command(commands)
 
     cache = commands.add_parser(
         "cache",
@@ -227,6 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
     )
     return parser
+
+
+def print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def _warn_failures(registry: PluginRegistry) -> None:
@@ -290,20 +297,22 @@ def _resolve_device(device: str, registry: PluginRegistry, selection: dict[str, 
 
 
 def _split_settings(args: argparse.Namespace) -> SplitSettings:
-    if args.per_class < 1:
-        raise FerbenchError(f"--per-class must be at least 1, got {args.per_class}")
-    return SplitSettings(
+    settings = SplitSettings(
         per_class=args.per_class,
         test_size=args.test_size,
         val_size=args.val_size,
         mode=args.split,
         normalisation=args.normalise,
         pool=args.pool,
+        dedupe=args.dedupe,
+        emotions=args.emotions,
     )
+    settings.check()
+    return settings
 
 
 def _execution_checks(args: argparse.Namespace) -> None:
-    if args.clusters < 2:
+    if args.clusters is not None and args.clusters < 2:
         raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
     if args.jobs < 1 or args.threads < 1:
         raise FerbenchError(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
@@ -335,6 +344,14 @@ def _warn(message: str) -> None:
     errors.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
 
 
+def _stored_summaries(out_dir: str):
+    """Data summaries remembered by an earlier run in `out_dir` (read only; None if there is none)."""
+    if not (Path(out_dir) / DB_NAME).is_file():
+        return None
+    db = ResultsDB.open(out_dir, create=False)
+    return (db.dataset_summary, lambda ident, summary: None)
+
+
 def command_run(args: argparse.Namespace) -> int:
     registry = load_plugins(args.plugin)
     _warn_failures(registry)
@@ -347,7 +364,6 @@ def command_run(args: argparse.Namespace) -> int:
         classifiers=selection["classifier"],
         seeds=tuple(dict.fromkeys(args.seeds)),
         data=settings,
-        n_clusters=args.clusters,
         threads=args.threads,
         jobs=args.jobs,
         backend=args.backend,
@@ -358,16 +374,23 @@ def command_run(args: argparse.Namespace) -> int:
         force=args.force,
         plugin_files=tuple(str(Path(p).resolve()) for p in args.plugin),
     )
-    data = DataHandle(args.data or os.environ.get(DATA_ENV) or None)
+    data = DataHandle(args.data or os.environ.get(DATA_ENV) or None, args.labels, args.ferplus, _stored_summaries(args.out))
+    summary = data.summary()  # bad data fails here, before anything is written
+    _announce_data(summary)
     coordinator = Coordinator(config, registry, data, args.out, warn=_warn, note=_note)
-    _announce_data(data.summary())
+    emotions = choose_emotions(tuple(summary["present_emotions"]), summary["name"], settings)
+    coordinator.config = config = replace(config, n_clusters=args.clusters or len(emotions))
     plugins = {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()}
     with RichProgress(errors) as progress:
         coordinator.progress = progress
         outcome = coordinator.run(command=shlex.join(sys.argv), metadata={"ferbench": __version__})
+    splits = coordinator.split_summaries()
+    note = split_note(splits)
+    if note:
+        _note(note)
     metadata = {
         "ferbench_version": __version__,
-        "dataset": data.summary(),
+        "dataset": dataset_metadata(summary, emotions),
         "config": config.to_dict(),
         "plugins": plugins,
         "run": {
@@ -377,6 +400,7 @@ def command_run(args: argparse.Namespace) -> int:
             "computed": outcome.computed,
         },
     }
+    metadata["splits"] = {str(seed): split for seed, split in splits.items()}
     frame = to_frame(outcome.rows, metadata)
     csv_path, json_path = save_run(args.out, frame, metadata)
     if outcome.interrupted:
@@ -401,7 +425,7 @@ def command_list(args: argparse.Namespace) -> int:
     registry = load_plugins(args.plugin)
     _warn_failures(registry)
     table = Table(title="ferbench plugins")
-    for header in ("Kind", "Name", "Description", "Source", "Status"):
+    for header in ("Kind", "Name", "Description", "Prior knowledge", "Source", "Status"):
         table.add_column(header)
     for loaded in registry.all():
         registration = loaded.registration
@@ -413,7 +437,8 @@ def command_list(args: argparse.Namespace) -> int:
         description = escape(registration.description)
         if getattr(registration, "consumes", "features") == "images":
             description += " [dim](reads images)[/]"
-        table.add_row(registration.kind, registration.name, description, loaded.source, status)
+        prior = escape(registration.prior) if registration.prior != "none" else "[dim]none[/]"
+        table.add_row(registration.kind, registration.name, description, prior, loaded.source, status)
     console.print(table)
     return 0
 
@@ -455,7 +480,13 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "list": command_list, "report": command_report, "cache": command_cache}
+COMMANDS = {
+    "run": command_run,
+    "list": command_list,
+    "report": command_report,
+    "cache": command_cache,
+    "data": command_data,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -95,10 +95,17 @@ def describe_data(metadata: dict[str, Any]) -> str:
     dataset, config = metadata["dataset"], metadata["config"]
     seeds = " ".join(str(s) for s in config["seeds"])
     fitted_on = "train + unlabelled pool" if config.get("pool") else "train"
-    return (
-        f"{dataset['name']} · {config['per_class']} per class · split {config['split']} · extractors fit on "
-        f"{fitted_on} · seeds {seeds} · fingerprint {dataset['fingerprint']}"
-    )
+    line = f"{dataset['name']} · {config['per_class']} per class · split {config['split']}"
+    if "emotions" in dataset:  # results written before emotion sets were recorded lack these
+        line += (
+            f" · {len(dataset['emotions'])} emotions: {', '.join(dataset['emotions'])} · labels: {dataset['labels']}"
+        )
+    if config.get("dedupe"):
+        line += " · duplicates collapsed (--dedupe)"
+    left_out = sum(split.get("twins_left_out", 0) for split in metadata.get("splits", {}).values())
+    if left_out:
+        line += f" · {left_out} test faces with a pixel twin in train left out (all seeds)"
+    return f"{line} · extractors fit on {fitted_on} · seeds {seeds} · fingerprint {dataset['fingerprint']}"
 
 
 def label_free_choice(board: pd.DataFrame) -> str:

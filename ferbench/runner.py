@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+import numpy as np
+
 from ferbench.cache import StageCache
 from ferbench.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import make_split
 from ferbench.database import ResultsDB
 from ferbench.executors import Executor, make_executor
-from ferbench.graph import IMAGES, Graph, Task, build_graph, context
+from ferbench.graph import IMAGES, Graph, Task, build_graph, context, split_key
 from ferbench.plugins import PluginRegistry
 from ferbench.work import Job, Outcome
 
@@ -113,8 +115,7 @@ class Coordinator:
         self.note = note
         self.db = ResultsDB.open(self.out_dir)
         self.cache = StageCache(self.out_dir / CACHE_DIR)
-        if data._store is None:
-            data._store = (self.db.dataset_summary, self.db.save_dataset_summary)
+        data.bind((self.db.dataset_summary, self.db.save_dataset_summary))
 
     def run(self, command: str = "", metadata: dict[str, Any] | None = None) -> RunSummary:
         summary = self.data.summary()
@@ -151,10 +152,18 @@ class Coordinator:
         if self.cache.exists("splits", key) and not self.config.force:
             return
         split = make_split(self.data.dataset(), self.config.data, seed)
-        arrays = {
-            name: value for name, value in vars(split).items() if value is not None and not name.startswith("_")
-        }
-        self.cache.save("splits", key, arrays, {"seed": seed})
+        arrays = {name: value for name, value in vars(split).items() if isinstance(value, np.ndarray)}
+        self.cache.save("splits", key, arrays, {"seed": seed, "summary": split.summary()})
+
+    def split_summaries(self) -> dict[int, dict[str, Any]]:
+        """Part sizes and twins left out, per seed, as recorded with each cached split."""
+        graph_keys = {seed: split_key(self.data.summary()["fingerprint"], self.config, seed) for seed in self.config.seeds}
+        summaries = {}
+        for seed, key in graph_keys.items():
+            meta = self.cache.meta("splits", key)
+            if meta is not None:
+                summaries[seed] = meta["summary"]
+        return summaries
 
     def job(self, task: Task) -> Job:
         return Job(

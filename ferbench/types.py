@@ -47,6 +47,10 @@ class Registration:
     slow:         a fit can take tens of seconds or minutes on the default sample (deep
                   networks, forests, density trees in high dimensions): `ferbench run --all`
                   leaves it out unless `--slow` is given; naming it with -e/-c/-k always runs it.
+    prior:        what the algorithm knows before it sees the benchmark's images: "none" for a
+                  plugin that learns only from the images it is given; otherwise a short phrase
+                  naming the pretrained model and what it was trained on, so results with and
+                  without outside knowledge can be told apart.
     """
 
     name: str
@@ -55,6 +59,7 @@ class Registration:
     requires: tuple[str, ...] = ()
     install_hint: str = ""
     slow: bool = False
+    prior: str = "none"
     kind: Kind = field(init=False, default="extractor")
 
     def missing_requirements(self) -> list[str]:

@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 from ferbench import BuildContext, Extractor, hookimpl
 
 REQUIRES = ("mediapipe",)
+PRIOR = "mediapipe face mesh, pretrained on labelled face images (landmarks; no emotion labels)"
 INSTALL_HINT = 'pip install -e ".[landmarks]"'
 
 UPSCALE = 192  # the face detector misses most faces at 48 px
@@ -250,6 +251,7 @@ def ferbench_extractors() -> Iterator[Extractor]:
         _landmarks,
         requires=REQUIRES,
         install_hint=INSTALL_HINT,
+        prior=PRIOR,
     )
     yield Extractor(
         "landmarks-hog",
@@ -257,4 +259,5 @@ def ferbench_extractors() -> Iterator[Extractor]:
         _landmarks_hog,
         requires=REQUIRES,
         install_hint=INSTALL_HINT,
+        prior=PRIOR,
     )

@@ -171,8 +171,9 @@ def test_without_data_it_runs_on_synthetic_faces_and_says_so(tmp_path):
     rows = pd.read_csv(tmp_path / "results" / "results.csv")
     assert rows.synthetic.all()
     best = rows[rows.kind == "pipeline"].test_acc.max()
-    chance = rows[rows.kind == "chance"].test_acc.mean()
-    assert best > chance + 0.15, (best, chance)  # the synthetic faces hold a structure to find
+    # The synthetic faces hold a structure to find. Against 1/7, not the random-label rows:
+    # on 84 test faces those scatter from 15% to 27% by seed.
+    assert best > 1 / 7 + 0.15, best
 
 
 def test_help_explains_the_protocol(tmp_path):

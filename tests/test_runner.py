@@ -89,7 +89,7 @@ def test_a_failing_plugin_fails_only_its_rows(striped, tmp_path):
     rows = run_grid(striped, registry, tmp_path / "out", extractors=("wrong-shape", "raw"), plugin_files=(str(path),))
     failed = rows[rows.extractor == "wrong-shape"]
     assert len(failed) == 3 and (failed.status == "failed").all()
-    assert set(failed.error) == {"transform(train) returned shape (178, 3); expected (179, d)"}
+    assert set(failed.error) == {"transform(train) returned shape (181, 3); expected (182, d)"}
     assert (rows[rows.extractor == "raw"].status == "ok").all()
 
 

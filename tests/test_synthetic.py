@@ -11,7 +11,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from ferbench.data.dataset import EMOTIONS, USAGES, Dataset
+from ferbench.data.dataset import USAGES, Dataset
+from ferbench.data.emotions import FER2013_EMOTIONS
 from ferbench.data.synthetic import generate_faces
 
 
@@ -31,9 +32,9 @@ def test_same_seed_same_faces_other_seed_other_faces():
 def test_shapes_counts_and_usage_split(faces):
     assert faces.images.shape == (700, 48, 48) and faces.images.dtype == np.uint8
     assert faces.labels.dtype == np.int8 and faces.usage.dtype == np.int8
-    assert faces.class_counts.tolist() == [100] * len(EMOTIONS)
+    assert faces.class_counts.tolist() == [100] * len(FER2013_EMOTIONS)
     assert faces.has_usage
-    for emotion in range(len(EMOTIONS)):
+    for emotion in range(len(FER2013_EMOTIONS)):
         per_usage = np.bincount(faces.usage[faces.labels == emotion], minlength=len(USAGES))
         assert per_usage.tolist() == [80, 10, 10]
     assert len(np.unique(faces.labels[:50])) > 3  # shuffled, not sorted by emotion
@@ -60,7 +61,7 @@ def test_pixels_use_much_of_the_grey_range(faces):
 def test_emotions_differ_more_at_the_mouth_than_on_the_forehead(faces):
     pixels = faces.images.astype(np.float64)
     pixels = (pixels - pixels.mean(axis=(1, 2), keepdims=True)) / pixels.std(axis=(1, 2), keepdims=True)
-    class_means = np.stack([pixels[faces.labels == emotion].mean(axis=0) for emotion in range(len(EMOTIONS))])
+    class_means = np.stack([pixels[faces.labels == emotion].mean(axis=0) for emotion in range(len(FER2013_EMOTIONS))])
     spread = class_means.std(axis=0)
     mouth, forehead = spread[32:42, 16:32].mean(), spread[3:9, 16:32].mean()
     assert mouth > 2 * forehead

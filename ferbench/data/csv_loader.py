@@ -15,7 +15,8 @@ from zlib import error as _GzipError
 
 import numpy as np
 
-from ferbench.data.dataset import EMOTIONS, IMAGE_SIDE, USAGES, Dataset
+from ferbench.data.dataset import IMAGE_SIDE, USAGES, Dataset
+from ferbench.data.emotions import FER2013_EMOTIONS
 from ferbench.errors import DataError
 
 PIXELS = IMAGE_SIDE * IMAGE_SIDE
@@ -34,7 +35,7 @@ def load_fer2013_csv(path: str | Path) -> Dataset:
     """Read every row, or raise DataError at the first bad line: a benchmark on silently
     repaired data would not be a benchmark on FER2013."""
     path = Path(path)
-    data = _read(path)
+    data = read_data_file(path)
     buf = np.frombuffer(data, np.uint8, offset=3 if data.startswith(codecs.BOM_UTF8) else 0)
     if b'"' in data:
         buf = _unquote(buf, path)
@@ -59,10 +60,18 @@ def load_fer2013_csv(path: str | Path) -> Dataset:
         raise DataError(path, _row_problem(row, names, columns), line=int(lines[bad]))
     stem = path.name.split(".")[0]
     name = "FER2013" if stem.lower().startswith("fer2013") else stem
-    return Dataset(images, labels, usage, name=name, source=str(path))
+    return Dataset(
+        images,
+        labels,
+        usage,
+        name=name,
+        source=str(path),
+        emotions=FER2013_EMOTIONS,
+        label_source=f"{name} emotion column",
+    )
 
 
-def _read(path: Path) -> bytes:
+def read_data_file(path: Path) -> bytes:
     """The file's text, gunzipped when it starts with the gzip magic bytes (whatever its name)."""
     if not path.exists():
         raise DataError(path, "no such file or directory")
@@ -151,7 +160,7 @@ def _fields(buf: np.ndarray, starts: np.ndarray, stops: np.ndarray, n_fields: in
 
 def _emotion(text: str) -> int | None:
     text = text.strip()
-    return int(text) if text.isascii() and text.isdigit() and int(text) < len(EMOTIONS) else None
+    return int(text) if text.isascii() and text.isdigit() and int(text) < len(FER2013_EMOTIONS) else None
 
 
 def _usage(text: str) -> int | None:

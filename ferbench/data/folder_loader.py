@@ -1,5 +1,8 @@
-"""Load the image-folder release of FER2013: root/<emotion>/*.png, or root/<split>/<emotion>/*.png.
+"""Load image folders: root/<emotion>/*.png, or root/<split>/<emotion>/*.png.
 
+That is the layout of FER2013's image release and of CK+48 (anger, contempt, disgust, fear,
+happy, sadness, surprise: no neutral). The emotions are the folders found, in the order of
+ferbench.data.emotions.EMOTIONS; an emotion without a folder is simply not in the data set.
 Folder names are matched case-insensitively, ignoring spaces, "_" and "-". Split folders map to
 FER2013's usages: train/training -> Training; val/valid/validation/publictest -> PublicTest;
 test/privatetest -> PrivateTest (the Kaggle image release's "test" holds both public and private
@@ -9,27 +12,17 @@ split is skipped with a warning, never merged into a class.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ferbench.data.dataset import EMOTIONS, IMAGE_SIDE, USAGES, Dataset
+from ferbench.data.dataset import IMAGE_SIDE, USAGES, Dataset
+from ferbench.data.emotions import EMOTIONS, canonical_emotion, in_canonical_order, name_key
 from ferbench.errors import DataError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
-_EMOTION_NAMES = {
-    "angry": ("angry", "anger", "mad"),
-    "disgust": ("disgust", "disgusted", "disgusting"),
-    "fear": ("fear", "fearful", "scared", "afraid"),
-    "happy": ("happy", "happiness", "joy"),
-    "sad": ("sad", "sadness"),
-    "surprise": ("surprise", "surprised"),
-    "neutral": ("neutral",),
-}
-_EMOTION_IDS = {name: EMOTIONS.index(key) for key, names in _EMOTION_NAMES.items() for name in names}
 _SPLIT_NAMES = {
     "Training": ("train", "training"),
     "PublicTest": ("val", "valid", "validation", "publictest"),
@@ -51,14 +44,24 @@ def load_image_folders(root: str | Path) -> tuple[Dataset, list[str]]:
         raise DataError(root, f"no images found: expected folders laid out as {layout}")
     pixels = _read_images(files, warnings)
     name = "FER2013" if root.name.lower().startswith("fer2013") else root.name
-    dataset = Dataset(pixels, np.array(labels, np.int8), np.array(usage, np.int8), name=name, source=str(root))
+    emotions = in_canonical_order(set(labels))
+    ids = np.array([emotions.index(label) for label in labels], np.int8)
+    dataset = Dataset(
+        pixels,
+        ids,
+        np.array(usage, np.int8),
+        name=name,
+        source=str(root),
+        emotions=emotions,
+        label_source="folder names",
+    )
     return dataset, warnings
 
 
-def _image_files(root: Path, warnings: list[str]) -> tuple[list[Path], list[int], list[int]]:
-    """Every image file in the emotion folders, with its emotion id and usage id."""
+def _image_files(root: Path, warnings: list[str]) -> tuple[list[Path], list[str], list[int]]:
+    """Every image file in the emotion folders, with its emotion name and usage id."""
     files: list[Path] = []
-    labels: list[int] = []
+    labels: list[str] = []
     usage: list[int] = []
     ignored: list[Path] = []
     for folder, emotion, split in _emotion_folders(root, warnings):
@@ -95,23 +98,19 @@ def _read_images(files: list[Path], warnings: list[str]) -> np.ndarray:
     return pixels
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[\s_-]", "", name.lower())
-
-
 def _subfolders(folder: Path) -> list[Path]:
     entries = (entry for entry in folder.iterdir() if not entry.name.startswith("."))
     return sorted(entry for entry in entries if entry.is_dir())
 
 
-def _emotion_folders(root: Path, warnings: list[str]) -> list[tuple[Path, int, int]]:
-    """(folder, emotion id, usage id or -1) for each emotion folder, in usage then emotion order."""
+def _emotion_folders(root: Path, warnings: list[str]) -> list[tuple[Path, str, int]]:
+    """(folder, emotion name, usage id or -1) for each emotion folder, in usage then emotion order."""
     folders = _subfolders(root)
-    splits = [folder for folder in folders if _key(folder.name) in _SPLIT_IDS]
+    splits = [folder for folder in folders if name_key(folder.name) in _SPLIT_IDS]
     if not splits:
         found = [(folder, -1) for folder in folders]
     else:
-        stray = [folder.name for folder in folders if _key(folder.name) in _EMOTION_IDS]
+        stray = [folder.name for folder in folders if canonical_emotion(folder.name)]
         if stray:
             raise DataError(
                 root,
@@ -121,16 +120,16 @@ def _emotion_folders(root: Path, warnings: list[str]) -> list[tuple[Path, int, i
         for folder in folders:
             if folder not in splits:
                 warnings.append(f"skipped folder {folder}: not a split (train, val, test, ...)")
-        found = [(sub, _SPLIT_IDS[_key(split.name)]) for split in splits for sub in _subfolders(split)]
+        found = [(sub, _SPLIT_IDS[name_key(split.name)]) for split in splits for sub in _subfolders(split)]
     groups = []
     for folder, split in found:
-        emotion = _EMOTION_IDS.get(_key(folder.name))
+        emotion = canonical_emotion(folder.name)
         if emotion is None:
             known = ", ".join(EMOTIONS)
             warnings.append(f"skipped folder {folder}: its name is not an emotion ({known})")
         else:
             groups.append((folder, emotion, split))
-    return sorted(groups, key=lambda group: (group[2], group[1], group[0].name))
+    return sorted(groups, key=lambda group: (group[2], EMOTIONS.index(group[1]), group[0].name))
 
 
 def _read_image(path: Path) -> tuple[np.ndarray, str, tuple[int, int]]:

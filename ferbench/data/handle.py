@@ -19,22 +19,26 @@ SummaryStore = tuple[Callable[[str], dict[str, Any] | None], Callable[[str, dict
 
 
 def summarise(dataset: Dataset, warnings: list[str]) -> dict[str, Any]:
-    """What results record about a data set."""
-    return {
-        "name": dataset.name,
-        "source": dataset.source,
-        "fingerprint": dataset.fingerprint,
-        "synthetic": dataset.synthetic,
-        "n_images": len(dataset),
-        "warnings": warnings,
-    }
+    """What a run needs to know of a data set before (or instead of) reading its pixels."""
+    present = tuple(name for name, count in zip(dataset.emotions, dataset.class_counts) if count)
+    return {**dataset.metadata(present), "present_emotions": list(present), "warnings": warnings}
+
+
+def dataset_metadata(summary: dict[str, Any], emotions: tuple[str, ...]) -> dict[str, Any]:
+    """What results files record about the data: its summary, and the emotions the run used."""
+    kept = {k: v for k, v in summary.items() if k not in ("present_emotions", "warnings")}
+    return {**kept, "emotions": list(emotions)}
 
 
 class DataHandle:
-    """The data behind `--data PATH` (None: the generated faces)."""
+    """The data behind `--data PATH` (None: the generated faces), scored by `labels`."""
 
-    def __init__(self, path: str | None, store: SummaryStore | None = None) -> None:
+    def __init__(
+        self, path: str | None, labels: str | None = None, ferplus: str | None = None, store: SummaryStore | None = None
+    ) -> None:
         self.path = path
+        self.labels = labels
+        self.ferplus = ferplus
         self._store = store
         self._dataset: Dataset | None = None
         self._summary: dict[str, Any] | None = None
@@ -49,13 +53,11 @@ class DataHandle:
     def _identity(self) -> str | None:
         """A key for the remembered summary; None where the source is cheap to identify only by
         reading it (image folders)."""
-        if self.path is None:
-            return digest("generated faces", __version__)
-        path = Path(self.path)
-        if not path.is_file():
+        files = [Path(p) for p in (self.path, self.ferplus) if p is not None]
+        if not all(path.is_file() for path in files):
             return None
-        stat = path.stat()
-        return digest(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+        stats = [(str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in files]
+        return digest("data", __version__, self.path is None, stats, self.labels)
 
     def summary(self) -> dict[str, Any]:
         if self._summary is None:
@@ -70,12 +72,19 @@ class DataHandle:
 
     def dataset(self) -> Dataset:
         if self._dataset is None:
-            self._dataset, warnings = load_dataset(self.path)
+            self._dataset, warnings = load_dataset(self.path, self.labels, self.ferplus)
             self._summary = summarise(self._dataset, warnings)
             ident = self._identity()
             if self._store and ident:
                 self._store[1](ident, self._summary)
         return self._dataset
+
+    def bind(self, store: SummaryStore) -> None:
+        """Remember summaries in `store` from now on (and the one already read, if any)."""
+        self._store = store
+        ident = self._identity()
+        if self._dataset is not None and ident:
+            store[1](ident, self._summary)
 
     @property
     def loaded(self) -> bool:

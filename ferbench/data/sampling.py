@@ -1,17 +1,22 @@
-"""How a run turns a loaded data set into train and test arrays: balance, normalise, split.
+"""How a run turns a loaded data set into train, validation and test arrays: choose the
+emotions, balance, normalise, split.
 
-Everything here is seeded, so one seed always gives the same images in the same split.
+Splits are twin-aware: rows with identical pixels (FER2013 repeats 1,516 images, some across
+its own usage parts) form one group, and a group lies wholly on one side of every split, so no
+test or validation face has a pixel twin anywhere a model could learn it from. Everything here
+is seeded, so one seed always gives the same images in the same parts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
-from ferbench.data.dataset import EMOTIONS, USAGES, Dataset
+from ferbench.data.dataset import USAGES, Dataset
+from ferbench.data.duplicates import deduplicated_rows
+from ferbench.data.emotions import canonical_emotion
 from ferbench.errors import FerbenchError
 
 Normalisation = Literal["standardize", "unit"]
@@ -20,11 +25,25 @@ NORMALISATIONS: dict[str, str] = {
     "unit": "scale pixels from 0-255 to [0, 1]",
 }
 SplitMode = Literal["stratified", "usage"]
+SPLIT_MODES: tuple[str, ...] = ("stratified", "usage")
 
 
 @dataclass(frozen=True)
 class SplitSettings:
-    """Everything that decides which images land in which part; part of every task key."""
+    """Everything that decides which images land in which part; part of every task key.
+
+    per_class:     images sampled per emotion (the sample is class-balanced).
+    test_size:     share of the sample held out as test ("stratified" mode).
+    val_size:      share of the training part carved off as validation, used only to score
+                   (0: none). With the defaults train holds 64% of the sample, val 16%, test 20%.
+    mode:          "stratified" (seeded, per emotion) or "usage" (the data's own Usage column:
+                   Training -> train, the rest -> test, less test rows with a twin in train).
+    normalisation: see NORMALISATIONS.
+    pool:          extractors fit on every image outside the test and validation parts.
+    dedupe:        collapse identical images to one before sampling; drop groups with
+                   conflicting labels and constant images.
+    emotions:      the emotions to use (recognised names); None: every emotion the data holds.
+    """
 
     per_class: int = 547
     test_size: float = 0.2
@@ -32,14 +51,35 @@ class SplitSettings:
     mode: SplitMode = "stratified"
     normalisation: Normalisation = "standardize"
     pool: bool = False
+    dedupe: bool = False
+    emotions: tuple[str, ...] | None = None
+
+    def check(self) -> None:
+        """A clear error for a value no split can honour."""
+        if self.per_class < 1:
+            raise FerbenchError(f"--per-class must be at least 1, got {self.per_class}")
+        if not 0 < self.test_size < 1:
+            raise FerbenchError(f"--test-size must be between 0 and 1, got {self.test_size}")
+        if not 0 <= self.val_size < 1:
+            raise FerbenchError(f"--val-size must be at least 0 and below 1, got {self.val_size}")
+        if self.mode not in SPLIT_MODES:
+            raise FerbenchError(f"unknown split mode '{self.mode}' (choose {' or '.join(SPLIT_MODES)})")
+        if self.normalisation not in NORMALISATIONS:
+            raise FerbenchError(
+                f"unknown normalisation '{self.normalisation}' (choose from {', '.join(NORMALISATIONS)})"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class Split:
-    """The normalised arrays of one seed, and the data set rows they came from.
+    """The normalised arrays of one seed. Labels are for scoring only.
 
-    The validation part is carved from the training part: like test, it is only scored,
-    never fitted on. Labels are for scoring only.
+    Labels are ids into `emotions` (the emotions in use, see `resolve_emotions`); rows are the
+    data set's row indices of each part. `twins_left_out` counts the test rows `--split usage`
+    dropped because a pixel twin of theirs is in the training part.
     """
 
     train_images: np.ndarray
@@ -51,26 +91,95 @@ class Split:
     train_rows: np.ndarray
     val_rows: np.ndarray
     test_rows: np.ndarray
+    emotions: tuple[str, ...]
+    twins_left_out: int = 0
     pool_images: np.ndarray | None = None
+    pool_rows: np.ndarray | None = None
 
     @property
     def fit_images(self) -> np.ndarray:
         """What extractors learn from: the unlabelled pool when there is one, else train."""
         return self.train_images if self.pool_images is None else self.pool_images
 
+    def summary(self) -> dict[str, Any]:
+        """Part sizes and the twins left out, for results metadata and tables."""
+        return {
+            "train": len(self.train_rows),
+            "val": len(self.val_rows),
+            "test": len(self.test_rows),
+            "pool": None if self.pool_rows is None else len(self.pool_rows),
+            "twins_left_out": self.twins_left_out,
+        }
 
-def balanced_indices(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    """`per_class` random rows of every emotion (sorted), so no emotion dominates the clusters."""
-    counts = np.bincount(labels.astype(np.int64), minlength=len(EMOTIONS))
-    short = [f"{EMOTIONS[i]} ({counts[i]})" for i in range(len(EMOTIONS)) if counts[i] < per_class]
+
+def resolve_emotions(dataset: Dataset, settings: SplitSettings) -> tuple[str, ...]:
+    """The emotions a run uses (see `choose_emotions`), from a loaded data set."""
+    present = tuple(name for name, count in zip(dataset.emotions, dataset.class_counts) if count)
+    return choose_emotions(present, dataset.name, settings)
+
+
+def choose_emotions(present: tuple[str, ...], data_name: str, settings: SplitSettings) -> tuple[str, ...]:
+    """The emotions a run uses, in the data set's label order: `settings.emotions` (synonyms
+    allowed) or every emotion the data holds a face of (`present`). `--clusters` defaults to
+    their number. Works from a data set's stored summary, so a cached run needs no pixels."""
+    if settings.emotions is None:
+        chosen = present
+    else:
+        wanted = set()
+        for name in settings.emotions:
+            emotion = canonical_emotion(name)
+            if emotion not in present:
+                problem = f"unknown emotion '{name}'" if emotion is None else f"{data_name} holds no {emotion} faces"
+                raise FerbenchError(f"--emotions: {problem}; choose from {', '.join(present)}")
+            wanted.add(emotion)
+        chosen = tuple(name for name in present if name in wanted)
+    if len(chosen) < 2:
+        raise FerbenchError(f"need at least two emotions to benchmark, and this run has {', '.join(chosen) or 'none'}")
+    return chosen
+
+
+def balanced_rows(
+    labels: np.ndarray, per_class: int, rng: np.random.Generator, emotions: tuple[str, ...], note: str = ""
+) -> np.ndarray:
+    """Sorted positions of `per_class` random rows of every label 0..len(emotions)-1, so no
+    emotion dominates the clusters; `note` says what shrank the classes, for the error."""
+    counts = np.bincount(labels, minlength=len(emotions))
+    short = [f"{emotions[i]} ({counts[i]})" for i in range(len(emotions)) if counts[i] < per_class]
     if short:
         raise FerbenchError(
-            f"--per-class {per_class} asks for more images than these classes hold: {', '.join(short)}; "
+            f"--per-class {per_class} asks for more images than these classes hold{note}: {', '.join(short)}; "
             f"the largest balanced sample here is --per-class {counts.min()}"
         )
-    rng = np.random.default_rng(seed)
-    chosen = [rng.choice(np.flatnonzero(labels == c), size=per_class, replace=False) for c in range(len(EMOTIONS))]
+    chosen = [rng.choice(np.flatnonzero(labels == c), size=per_class, replace=False) for c in range(len(emotions))]
     return np.sort(np.concatenate(chosen))
+
+
+def grouped_holdout(labels: np.ndarray, groups: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
+    """bool mask of the rows held out: about `share` of every label, whole groups only.
+
+    Groups are visited in random order and held out while they fit every label's quota
+    (round(share x count), at least one where a label has two rows or more), so a group of
+    twins is never cut in two and the parts stay stratified.
+    """
+    n_labels = int(labels.max()) + 1
+    counts = np.bincount(labels, minlength=n_labels)
+    quota = np.where(counts >= 2, np.clip(np.rint(share * counts), 1, counts - 1), 0).astype(int).tolist()
+    compact = np.unique(groups, return_inverse=True)[1].reshape(-1)
+    by_group = np.argsort(compact, kind="stable")
+    members = np.split(by_group, np.flatnonzero(np.diff(compact[by_group])) + 1)
+    held = np.zeros(len(labels), bool)
+    taken = [0] * n_labels
+    remaining = sum(quota)
+    for group in rng.permutation(len(members)).tolist():
+        rows = members[group]
+        need = np.bincount(labels[rows], minlength=n_labels).tolist()
+        if all(taken[label] + k <= quota[label] for label, k in enumerate(need) if k):
+            held[rows] = True
+            taken = [t + k for t, k in zip(taken, need)]
+            remaining -= len(rows)
+            if remaining == 0:
+                break
+    return held
 
 
 def normalise(images: np.ndarray, method: Normalisation) -> np.ndarray:
@@ -85,51 +194,55 @@ def normalise(images: np.ndarray, method: Normalisation) -> np.ndarray:
     raise FerbenchError(f"unknown normalisation '{method}' (choose from {', '.join(NORMALISATIONS)})")
 
 
-def unlabelled_pool(images: np.ndarray, held_out_rows: np.ndarray) -> np.ndarray:
-    """Rows usable as unlabelled training faces: all but the held-out rows and their pixel twins.
-
-    FER2013 holds duplicate images, some across its usage splits: without removing the
-    twins, an extractor could see a test face while fitting.
-    """
-    held_out = {images[row].tobytes() for row in held_out_rows}
-    keep = np.fromiter((image.tobytes() not in held_out for image in images), dtype=bool, count=len(images))
-    return np.flatnonzero(keep)
-
-
-def _carve(rows: np.ndarray, labels: np.ndarray, share: float, seed: int, option: str) -> tuple[np.ndarray, np.ndarray]:
-    """Split `rows` into (kept, carved) with a stratified, seeded `share` carved off."""
-    if share == 0:
-        return rows, rows[:0]
-    if not 0 < share < 1:
-        raise FerbenchError(f"{option} must be between 0 and 1, got {share}")
-    return tuple(train_test_split(rows, test_size=share, stratify=labels, random_state=seed))
+def unlabelled_pool(groups: np.ndarray, candidates: np.ndarray, held_out: np.ndarray) -> np.ndarray:
+    """The candidate rows usable as unlabelled training faces: all but the held-out rows and
+    their pixel twins (group ids by row in `groups`), so an extractor never sees a test face."""
+    return candidates[~np.isin(groups[candidates], groups[held_out])]
 
 
 def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
-    """Balanced sample of `dataset`, normalised, split into train, validation and test.
+    """Balanced sample of `dataset`, normalised, split into train, validation and test for one seed.
 
-    mode "stratified" draws a seeded test share per emotion; "usage" keeps the source's own
-    split (Training -> train, PublicTest and PrivateTest -> test). The validation part is a
-    stratified share of train. With `pool`, extractors fit on every image of the data set
-    outside the validation and test parts (see `unlabelled_pool`).
+    Validation is carved from the training part like test from the sample: stratified, seeded,
+    whole twin groups. Extractors and clusterers fit on train (or the pool) only.
     """
-    rows = balanced_indices(dataset.labels, settings.per_class, seed)
-    labels = dataset.labels[rows].astype(np.int64)
+    settings.check()
+    emotions = resolve_emotions(dataset, settings)
+    label_of = np.full(len(dataset.emotions), -1, np.int64)
+    label_of[[dataset.emotions.index(name) for name in emotions]] = np.arange(len(emotions))
+    labels = label_of[dataset.labels.astype(np.int64)]  # ids into `emotions`; -1: not in use
+    candidates = np.flatnonzero(labels >= 0)
+    if settings.dedupe:
+        candidates = np.intersect1d(candidates, deduplicated_rows(dataset), assume_unique=True)
+    rng = np.random.default_rng(seed)
+    note = " after --dedupe" if settings.dedupe else ""
+    rows = candidates[balanced_rows(labels[candidates], settings.per_class, rng, emotions, note)]
+    groups = dataset.twin_groups
+    twins_left_out = 0
     if settings.mode == "stratified":
-        if settings.test_size == 0:
-            raise FerbenchError("--test-size must be between 0 and 1, got 0")
-        train_rows, test_rows = _carve(rows, labels, settings.test_size, seed, "--test-size")
-    elif settings.mode == "usage":
+        held = grouped_holdout(labels[rows], groups[rows], settings.test_size, rng)
+        train_rows, test_rows = rows[~held], rows[held]
+    else:
         if not dataset.has_usage:
             raise FerbenchError(f"--split usage needs a Usage column, and {dataset.source} has none")
         is_train = dataset.usage[rows] == USAGES.index("Training")
         train_rows, test_rows = rows[is_train], rows[~is_train]
-        if len(test_rows) == 0 or len(train_rows) == 0:
-            raise FerbenchError("--split usage left the train or test part empty")
-    else:
-        raise FerbenchError(f"unknown split mode '{settings.mode}' (choose stratified or usage)")
-    train_rows, val_rows = _carve(train_rows, dataset.labels[train_rows], settings.val_size, seed, "--val-size")
-    train_rows, val_rows, test_rows = (np.sort(part).astype(np.int64) for part in (train_rows, val_rows, test_rows))
+        twin_of_train = np.isin(groups[test_rows], groups[train_rows])
+        test_rows, twins_left_out = test_rows[~twin_of_train], int(twin_of_train.sum())
+    if len(test_rows) == 0 or len(train_rows) == 0:
+        raise FerbenchError(
+            f"--split {settings.mode} left the train or test part empty (--per-class {settings.per_class})"
+        )
+    val_rows = train_rows[:0]
+    if settings.val_size > 0:
+        held = grouped_holdout(labels[train_rows], groups[train_rows], settings.val_size, rng)
+        train_rows, val_rows = train_rows[~held], train_rows[held]
+        if len(val_rows) == 0 or len(train_rows) == 0:
+            raise FerbenchError(
+                f"--val-size {settings.val_size} leaves the train or validation part empty "
+                f"(--per-class {settings.per_class}): use --val-size 0 or a larger --per-class"
+            )
+    pool_rows = unlabelled_pool(groups, candidates, np.concatenate([test_rows, val_rows])) if settings.pool else None
 
     def images(part: np.ndarray) -> np.ndarray:
         return normalise(dataset.images[part], settings.normalisation)
@@ -138,13 +251,14 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
         train_images=images(train_rows),
         val_images=images(val_rows),
         test_images=images(test_rows),
-        train_labels=dataset.labels[train_rows].astype(np.int64),
-        val_labels=dataset.labels[val_rows].astype(np.int64),
-        test_labels=dataset.labels[test_rows].astype(np.int64),
+        train_labels=labels[train_rows],
+        val_labels=labels[val_rows],
+        test_labels=labels[test_rows],
         train_rows=train_rows,
         val_rows=val_rows,
         test_rows=test_rows,
-        pool_images=images(unlabelled_pool(dataset.images, np.concatenate([val_rows, test_rows])))
-        if settings.pool
-        else None,
+        emotions=emotions,
+        twins_left_out=twins_left_out,
+        pool_images=None if pool_rows is None else images(pool_rows),
+        pool_rows=pool_rows,
     )
