@@ -12,7 +12,6 @@ import sys
 import time
 from typing import Sequence
 
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -23,24 +22,24 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from ferbench import __version__
+from ferbench import __version__, plugin_commands
 from ferbench.data.sampling import NORMALISATIONS
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
 from ferbench.runner import GridRunner, RunConfig
 from ferbench.store import load_run, save_run, to_frame
-from ferbench.types import KINDS
+from ferbench.terminal import console, errors
+from ferbench.types import FLAG_OF_KIND, KINDS
 
 DATA_ENV = "FERBENCH_DATA"
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
-_FLAG_OF_KIND = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}
-
-# Files and CI logs get a wide table; a terminal (or $COLUMNS) keeps its own width.
-console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
-errors = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs too
+SPEC_HELP = (
+    ": a plugin name, with parameters 'name(param=value)' (a [list] of values runs one row per value), "
+    "or any importable module:Class (repeatable)"
+)
 
 
 def _plugin_options() -> argparse.ArgumentParser:
@@ -74,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "clusters (stage 2), and score both against the true emotions. Without --data (or "
         f"${DATA_ENV}) it runs on generated synthetic faces, which are not FER2013.",
         epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n"
-        "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2",
+        "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2\n"
+        "  ferbench run -e 'hog(pixels_per_cell=6)' -c 'gmm(covariance_type=[full,diag])' -k sklearn.svm:SVC",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
@@ -89,12 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let --all (and kinds left out) include plugins that train for minutes per seed",
     )
     picks.add_argument(
-        "-e", "--extractor", action="append", default=[], metavar="NAME", help="feature extractor (repeatable)"
+        "-e", "--extractor", action="append", default=[], metavar="SPEC", help=f"feature extractor{SPEC_HELP}"
     )
-    picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="NAME", help="clusterer (repeatable)")
-    picks.add_argument(
-        "-k", "--classifier", action="append", default=[], metavar="NAME", help="classifier (repeatable)"
-    )
+    picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="SPEC", help=f"clusterer{SPEC_HELP}")
+    picks.add_argument("-k", "--classifier", action="append", default=[], metavar="SPEC", help=f"classifier{SPEC_HELP}")
     data = run.add_argument_group("data")
     data.add_argument(
         "--data",
@@ -175,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
     )
+    plugin_commands.add_parsers(commands, common)
     return parser
 
 
@@ -193,9 +192,7 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
     selection: dict[str, tuple[str, ...]] = {}
     for kind in KINDS:
         if chosen[kind]:
-            for name in chosen[kind]:
-                registry.get(kind, name)
-            selection[kind] = tuple(dict.fromkeys(chosen[kind]))
+            selection[kind] = registry.select(kind, chosen[kind])  # specs and sweeps -> canonical names
             continue
         names = []
         for loaded in registry.plugins[kind].values():
@@ -209,7 +206,7 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
             elif registration.slow and not args.slow:
                 errors.print(
                     f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
-                    f"with {_FLAG_OF_KIND[kind]})",
+                    f"with {FLAG_OF_KIND[kind]})",
                     highlight=False,
                 )
             else:
@@ -370,7 +367,7 @@ def command_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": command_run, "list": command_list, "report": command_report}
+COMMANDS = {"run": command_run, "list": command_list, "report": command_report, **plugin_commands.COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
