@@ -65,9 +65,10 @@ def _import_class(kind: Kind, target: str) -> type:
         raise PluginError(f"'{target}': module {module_name} has no class named '{class_name}'")
     missing = [method for method in NEEDS[kind] if not callable(getattr(cls, method, None))]
     if missing:
+        article = "an" if kind == "extractor" else "a"
         raise PluginError(
-            f"'{target}' cannot be a {kind}: it has no {' or '.join(missing)} "
-            f"(a {kind} needs {' and '.join(NEEDS[kind])})"
+            f"'{target}' cannot be {article} {kind}: it has no {' or '.join(missing)} "
+            f"({article} {kind} needs {' and '.join(NEEDS[kind])})"
         )
     return cls
 

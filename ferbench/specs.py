@@ -84,6 +84,10 @@ def _split(text: str) -> tuple[str, list[tuple[str, Any]]]:
         raise FerbenchError(f"cannot read the parameters of '{text}': {SYNTAX}; {_VALUES}") from None
     if not isinstance(call, ast.Call) or call.args or any(k.arg is None for k in call.keywords):
         raise FerbenchError(f"'{text}': every parameter needs a name: {SYNTAX}")
+    names = [k.arg for k in call.keywords]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise FerbenchError(f"'{text}': {', '.join(repeated)} given twice")
     return base, [(k.arg, _literal(k.value, text, k.arg)) for k in call.keywords]
 
 

@@ -184,27 +184,23 @@ def ferbench_clusterers():
 """
 )
 
-LAMBDA_PLUGIN = (
-    _SKLEARN
-    + """
-@hookimpl
-def ferbench_extractors():
+_LAMBDA_YIELD = """
     yield Extractor("lambda", "flattens with a lambda",
                     lambda ctx: make_pipeline(FunctionTransformer(lambda x: x.reshape(len(x), -1)), StandardScaler()))
 """
-)
-
-PCA_20_PLUGIN = (
-    _SKLEARN
-    + """
+_PCA_20_YIELD = """
+    yield Extractor("pca-20", "20 principal components, whatever the number of images",
+                    lambda ctx: make_pipeline(FunctionTransformer(flatten), PCA(20, random_state=ctx.seed)))
+"""
+_EXTRACTORS_HOOK = """
 from sklearn.decomposition import PCA
 
 @hookimpl
 def ferbench_extractors():
-    yield Extractor("pca-20", "20 principal components, whatever the number of images",
-                    lambda ctx: make_pipeline(FunctionTransformer(flatten), PCA(20, random_state=ctx.seed)))
 """
-)
+LAMBDA_PLUGIN = _SKLEARN + _EXTRACTORS_HOOK + _LAMBDA_YIELD
+PCA_20_PLUGIN = _SKLEARN + _EXTRACTORS_HOOK + _PCA_20_YIELD
+TWO_BROKEN_EXTRACTORS_PLUGIN = _SKLEARN + _EXTRACTORS_HOOK + _PCA_20_YIELD + _LAMBDA_YIELD
 
 SUPERVISED_PLUGIN = (
     _SKLEARN
