@@ -119,51 +119,33 @@ def ferbench_clusterers():
 """
 )
 
-WIDTH_FROM_INPUT_PLUGIN = (
-    _SKLEARN
-    + """
-class WidthFromInput(TransformerMixin, BaseEstimator):
+
+def _stateless_extractor(name: str, description: str, features: str) -> str:
+    """A plugin whose extractor learns nothing and returns `features`, an expression of `images`."""
+    return (
+        _SKLEARN
+        + f"""
+class Stateless(TransformerMixin, BaseEstimator):
     def fit(self, images, y=None):
         return self
     def transform(self, images):
-        return flatten(images)[:, : len(images)].astype(np.float32)
+        return {features}
 
 @hookimpl
 def ferbench_extractors():
-    yield Extractor("width-from-input", "as many columns as images", lambda ctx: WidthFromInput())
+    yield Extractor("{name}", "{description}", lambda ctx: Stateless())
 """
+    )
+
+
+WIDTH_FROM_INPUT_PLUGIN = _stateless_extractor(
+    "width-from-input", "as many columns as images", "flatten(images)[:, : len(images)].astype(np.float32)"
 )
-
-NOISY_PLUGIN = (
-    _SKLEARN
-    + """
-class Noisy(TransformerMixin, BaseEstimator):
-    def fit(self, images, y=None):
-        return self
-    def transform(self, images):
-        return flatten(images)[:, :8] + np.random.default_rng().normal(size=(len(images), 8))
-
-@hookimpl
-def ferbench_extractors():
-    yield Extractor("noisy", "adds unseeded noise", lambda ctx: Noisy())
-"""
+NOISY_PLUGIN = _stateless_extractor(
+    "noisy", "adds unseeded noise", "flatten(images)[:, :8] + np.random.default_rng().normal(size=(len(images), 8))"
 )
-
-CONSTANT_PLUGIN = (
-    _SKLEARN
-    + """
-class FindsNothing(TransformerMixin, BaseEstimator):
-    \"\"\"Like a landmark detector on images without faces: the same features for every image.\"\"\"
-    def fit(self, images, y=None):
-        return self
-    def transform(self, images):
-        return np.zeros((len(images), 5), dtype=np.float32)
-
-@hookimpl
-def ferbench_extractors():
-    yield Extractor("finds-nothing", "constant features", lambda ctx: FindsNothing())
-"""
-)
+# Like a face-landmark detector on images without faces: the same features for every image.
+CONSTANT_PLUGIN = _stateless_extractor("finds-nothing", "constant features", "np.zeros((len(images), 5), np.float32)")
 
 FIXED_SEED_PLUGIN = (
     _SKLEARN

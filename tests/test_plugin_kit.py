@@ -13,8 +13,25 @@ import pandas as pd
 import pytest
 
 from ferbench.checks import CHECKS
+from ferbench.cli import main
+from ferbench.plugins import load_plugins
+from ferbench.scaffold import write_plugin
+from ferbench.terminal import console
 from tests.plugin_files import TWO_BROKEN_EXTRACTORS_PLUGIN
 from tests.test_cli import ferbench, write_csv
+
+
+@pytest.fixture
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables as wide as their text, so that no cell wraps a message the test looks for."""
+    monkeypatch.setattr(console, "width", 400)
+
+
+def cli(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    """The command line in this process (no interpreter start-up): exit code, stdout, stderr."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def test_a_sweep_gives_one_row_per_value_and_sklearn_classes_run_by_name(tmp_path):
@@ -58,35 +75,35 @@ def test_a_sweep_gives_one_row_per_value_and_sklearn_classes_run_by_name(tmp_pat
         assert name in result.stdout
 
 
-def test_an_unknown_parameter_is_one_line_naming_the_plugin_and_its_parameters(tmp_path):
-    result = ferbench("run", "-e", "hog(pixel_per_cell=6)", "-c", "kmeans", "-k", "logreg", cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.strip() == (
+def test_an_unknown_parameter_is_one_line_naming_the_plugin_and_its_parameters(capsys):
+    code, _, err = cli(capsys, "run", "-e", "hog(pixel_per_cell=6)", "-c", "kmeans", "-k", "logreg")
+    assert code == 2
+    assert err == (
         "error: the extractor 'hog' has no parameter 'pixel_per_cell' (its parameters: cells_per_block, copy, "
         "memory, n_components, orientations, pixels_per_cell, random_state, transform_input, verbose, whiten, "
-        "with_mean, with_std)"
+        "with_mean, with_std)\n"
     )
 
 
-def test_check_plugin_on_a_name_passes_every_check(tmp_path):
-    result = ferbench("check-plugin", "clusterer:kmeans(n_init=2)", cwd=tmp_path)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_check_plugin_on_a_name_passes_every_check(capsys, wide):
+    code, out, err = cli(capsys, "check-plugin", "clusterer:kmeans(n_init=2)")
+    assert code == 0, out + err
     for check in CHECKS:
-        assert check.name in result.stdout
-    assert "clusterer 'kmeans(n_init=2)'" in result.stdout
-    assert f"All {len(CHECKS)} checks passed." in result.stdout
+        assert check.name in out
+    assert "clusterer 'kmeans(n_init=2)'" in out
+    assert f"All {len(CHECKS)} checks passed." in out
 
 
-def test_check_plugin_on_a_file_reports_what_is_wrong_and_how_to_fix_it(tmp_path):
+def test_check_plugin_on_a_file_reports_what_is_wrong_and_how_to_fix_it(tmp_path, capsys, wide):
     path = tmp_path / "broken_plugins.py"
     path.write_text(TWO_BROKEN_EXTRACTORS_PLUGIN)
-    result = ferbench("check-plugin", str(path), cwd=tmp_path)
-    assert result.returncode == 1
-    assert "extractor 'pca-20'" in result.stdout and "extractor 'lambda'" in result.stdout
-    assert "n_components=20 must be between 0 and" in result.stdout
-    assert "the built estimator does not pickle" in result.stdout
-    assert "module-level functions instead of lambdas" in result.stdout
-    assert "checks did not pass" in result.stderr
+    code, out, err = cli(capsys, "check-plugin", str(path))
+    assert code == 1
+    assert "extractor 'pca-20'" in out and "extractor 'lambda'" in out
+    assert "n_components=20 must be between 0 and min(n_samples, n_features)=14" in out
+    assert "the built estimator does not pickle" in out
+    assert "module-level functions instead of lambdas" in out
+    assert "2 of 16 checks did not pass" in err
 
 
 @pytest.mark.parametrize(
@@ -101,23 +118,29 @@ def test_check_plugin_on_a_file_reports_what_is_wrong_and_how_to_fix_it(tmp_path
         ("missing.py", "error: plugin file not found: missing.py"),
     ],
 )
-def test_check_plugin_user_errors_are_one_line(tmp_path, target, message):
-    result = ferbench("check-plugin", target, cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.startswith(message) and result.stderr.count("\n") == 1
+def test_check_plugin_user_errors_are_one_line(tmp_path, monkeypatch, capsys, target, message):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(capsys, "check-plugin", target)
+    assert code == 2
+    assert err.startswith(message) and err.count("\n") == 1
 
 
-def test_new_plugin_refuses_a_folder_that_is_not_empty(tmp_path):
+def test_new_plugin_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     target = tmp_path / "mine"
     target.mkdir()
     (target / "notes.txt").write_text("keep me")
-    result = ferbench("new-plugin", "clusterer", "mine", "--dir", str(target), cwd=tmp_path)
-    assert result.returncode == 2
-    assert (
-        result.stderr.strip() == f"error: {target} exists and is not empty: choose another --dir (nothing was written)"
-    )
+    code, _, err = cli(capsys, "new-plugin", "clusterer", "mine", "--dir", str(target))
+    assert code == 2
+    assert err == f"error: {target} exists and is not empty: choose another --dir (nothing was written)\n"
     assert [p.name for p in target.iterdir()] == ["notes.txt"] and (target / "notes.txt").read_text() == "keep me"
     assert [p.name for p in tmp_path.iterdir()] == ["mine"], "no staging folder left behind"
+
+
+def test_new_plugin_refuses_a_name_already_taken(tmp_path, capsys):
+    code, _, err = cli(capsys, "new-plugin", "clusterer", "kmeans", "--dir", str(tmp_path / "k"))
+    assert code == 2
+    assert err == "error: a clusterer named 'kmeans' exists already (built-in (classical)): choose another name\n"
+    assert not (tmp_path / "k").exists()
 
 
 def _fresh_venv(root: Path) -> Path:
@@ -135,10 +158,14 @@ def _fresh_venv(root: Path) -> Path:
 
 
 @pytest.mark.venv
-def test_a_scaffolded_clusterer_installs_lists_checks_and_runs(tmp_path):
-    result = ferbench("new-plugin", "clusterer", "spherical", "--dir", "plugin", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "plugin" / "ferbench_spherical.py").is_file()
+def test_a_scaffolded_clusterer_installs_lists_and_runs(tmp_path):
+    written = write_plugin("clusterer", "spherical", tmp_path / "plugin")
+    assert [p.relative_to(tmp_path / "plugin").as_posix() for p in written] == [
+        "README.md",
+        "ferbench_spherical.py",
+        "pyproject.toml",
+        "tests/test_ferbench_spherical.py",
+    ]
     python = _fresh_venv(tmp_path / "venv")
     install = [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-build-isolation"]
     installed = subprocess.run([*install, "-q", str(tmp_path / "plugin")], capture_output=True, text=True, cwd=tmp_path)
@@ -151,9 +178,7 @@ def test_a_scaffolded_clusterer_installs_lists_checks_and_runs(tmp_path):
     listed = in_venv("list")
     assert listed.returncode == 0, listed.stderr
     assert "spherical" in listed.stdout and "ferbench-spherical 0.1.0 (spherical)" in listed.stdout
-    assert ferbench("list", cwd=tmp_path).stdout.count("spherical") == 0, "installed only in the new environment"
-    checked = in_venv("check-plugin", "spherical")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "spherical" not in load_plugins().names("clusterer"), "installed only in the new environment"
     ran = in_venv(
         "run",
         "-e",
