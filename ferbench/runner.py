@@ -219,8 +219,7 @@ class GridRunner:
                     self.progress.advance()
 
     def _consumes_images(self, classifier_name: str) -> bool:
-        loaded = self.registry.plugins["classifier"].get(classifier_name)
-        return loaded is not None and loaded.registration.consumes == "images"
+        return self.registry.get("classifier", classifier_name).consumes == "images"  # specs too: cnn(epochs=3)
 
     def _input_key(self, extractor_name: str, classifier_name: str) -> tuple[str, str]:
         """Classifiers that read images get the same input whatever the extractor."""

@@ -60,3 +60,14 @@ def test_check_registration_lists_every_failure_with_its_fix():
     assert "extractor 'noisy': registration: the description is empty (fix: give a one-line description" in str(
         caught.value
     )
+
+
+def test_a_factory_that_raises_fails_the_registration_check_with_its_error():
+    def factory(ctx):
+        raise KeyError("n_emotions")
+
+    (record, *rest) = run_checks(Extractor("broken-factory", "cannot build", factory))
+    assert record.status == "fail"
+    assert record.problem == "the factory raised KeyError: 'n_emotions'"
+    assert record.fix.startswith("build the estimator from the BuildContext alone")
+    assert "KeyError" in record.traceback and {r.status for r in rest} == {"skip"}

@@ -193,3 +193,10 @@ def test_a_name_that_specs_cannot_address_is_refused(tmp_path):
     registry = load_plugins([path], use_entry_points=False)
     assert registry.names("clusterer") == []
     assert "the clusterer name 'birch (fast)' is not usable on the command line" in registry.failures[0].reason
+
+
+def test_a_spec_keeps_the_registration_fields():
+    registry = load_plugins()
+    cnn = registry.get("classifier", "cnn(epochs=1)")
+    assert (cnn.name, cnn.consumes, cnn.slow, cnn.requires) == ("cnn(epochs=1)", "images", True, ("torch",))
+    assert registry.resolve("classifier", "cnn(epochs=1)").source == "built-in (deep)"

@@ -15,10 +15,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ferbench.checks.contract import CHECKS, Check, CheckFailure
-from ferbench.checks.subject import CheckData, PluginRaised, Subject, blob_data, blob_images, faces_data
+from ferbench.checks.subject import (
+    FACTORY_CALL,
+    CheckData,
+    PluginRaised,
+    Subject,
+    blob_data,
+    blob_images,
+    faces_data,
+)
 from ferbench.types import Registration
 
 Status = Literal["pass", "fail", "skip"]
+_FIX_OF_FACTORY = (
+    "build the estimator from the BuildContext alone: ferbench calls factory(ctx) for every stage and seed"
+)
 _FIX_OF_KIND = {
     "extractor": "fit(images) and transform(images) must accept normalised float32 images [n, 48, 48]",
     "clusterer": "fit_predict(features) must accept a float feature matrix [n, d] and return [n] integer ids",
@@ -54,9 +65,8 @@ def run_check(check: Check, subject: Subject) -> CheckResult:
         except CheckFailure as failure:
             return CheckResult(plugin, check.name, "fail", failure.problem, failure.fix)
         except PluginRaised as raised:
-            return CheckResult(
-                plugin, check.name, "fail", str(raised), _FIX_OF_KIND[subject.kind], "", raised.traceback
-            )
+            fix = _FIX_OF_FACTORY if raised.call == FACTORY_CALL else _FIX_OF_KIND[subject.kind]
+            return CheckResult(plugin, check.name, "fail", str(raised), fix, "", raised.traceback)
     messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
     if messages:
         note = f"{note}; warned: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")

@@ -204,7 +204,7 @@ def check_same_seed(subject: Subject) -> str:
     constant = int((rows == rows[0]).all(axis=0).sum()) if rows.ndim == 2 else 0
     if constant and not isinstance(subject.registration, (Clusterer, Classifier)):
         return f"{constant} of {rows.shape[1]} columns are constant on these images: only the rest was compared"
-    return "identical output"
+    return "the same output twice"
 
 
 def _seed_parameters(estimator: Any) -> dict[str, Any]:

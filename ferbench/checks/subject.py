@@ -19,6 +19,7 @@ from ferbench.types import BuildContext, Classifier, Clusterer, Extractor, Regis
 
 TINY = 14  # images in the tiny-input check: two per emotion, what `--per-class 2` gives
 LABEL_OFFSET = 10  # classifiers are trained on ids 10, 11, ...: pseudo-labels need not start at 0
+FACTORY_CALL = "the factory"
 
 
 def blob_images(per_class: int = 20, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -128,7 +129,7 @@ class Subject:
         return BuildContext(seed=seed, n_clusters=self.data.n_classes, n_jobs=1, quick=True)
 
     def build(self, seed: int = 0) -> Any:
-        return call("the factory", self.registration.build, self.context(seed))
+        return call(FACTORY_CALL, self.registration.build, self.context(seed))
 
     def reads_images(self) -> bool:
         return isinstance(self.registration, Extractor) or getattr(self.registration, "consumes", "") == "images"
