@@ -102,4 +102,10 @@ def importable_plugin(kind: Kind, target: str) -> tuple[Registration, str]:
     cls = _import_class(kind, target)
     summary = (inspect.getdoc(cls) or f"{cls.__name__} from {cls.__module__}").strip().splitlines()[0]
     registration = _RECORD[kind](name=target, description=summary, factory=partial(_build, cls, kind))
+    try:
+        registration.build(BuildContext())
+    except Exception as error:  # e.g. a class that needs constructor arguments
+        raise PluginError(
+            f"'{target}' cannot be built from a run's settings: {type(error).__name__}: {error}"
+        ) from None
     return registration, _source(target.partition(":")[0])

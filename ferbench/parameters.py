@@ -88,7 +88,11 @@ def with_parameters(registration: Registration, spec: Spec) -> Registration:
     if not spec.params:
         return registration
     label = f"the {registration.kind} '{spec.base}'"
-    configure(registration.build(BuildContext()), spec, label)
+    try:
+        estimator = registration.build(BuildContext())
+    except Exception as error:  # plugin code
+        raise PluginError(f"{label} cannot be built to set its parameters: {type(error).__name__}: {error}") from None
+    configure(estimator, spec, label)
     return dataclasses.replace(
         registration, name=spec.text, factory=partial(_configured_build, registration.factory, spec, label)
     )

@@ -71,3 +71,24 @@ def test_a_factory_that_raises_fails_the_registration_check_with_its_error():
     assert record.problem == "the factory raised KeyError: 'n_emotions'"
     assert record.fix.startswith("build the estimator from the BuildContext alone")
     assert "KeyError" in record.traceback and {r.status for r in rest} == {"skip"}
+
+
+def test_a_missing_method_or_unreadable_output_is_a_failure_not_a_crash():
+    class NoTransform:
+        def fit(self, images, y=None):
+            return self
+
+        def get_params(self, deep=True):
+            return {}
+
+    class Nothing(NoTransform):
+        def transform(self, images):
+            return None
+
+    missing = {r.check: r for r in run_checks(Extractor("no-transform", "no transform", lambda ctx: NoTransform()))}
+    assert missing["output shapes and types"].problem == (
+        "transform raised AttributeError: the NoTransform estimator has no transform()"
+    )
+    nothing = {r.check: r for r in run_checks(Extractor("nothing", "returns None", lambda ctx: Nothing()))}
+    assert nothing["output shapes and types"].problem == "transform(fitted images) returned shape () for 45 images"
+    assert nothing["same seed, same output"].problem.startswith("the output broke the check: TypeError")

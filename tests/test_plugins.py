@@ -156,6 +156,11 @@ def test_a_canonical_name_alone_rebuilds_the_estimator_in_a_fresh_registry():
             "'sklearn.cluster:AgglomerativeClustering' cannot be an extractor: it has no transform",
         ),
         ("classifier", "sklearn.ensemble:HistGradientBoostingClassifier(max_iter=0)", "must be an int in the range"),
+        (
+            "classifier",
+            "sklearn.pipeline:Pipeline",
+            "'sklearn.pipeline:Pipeline' cannot be built from a run's settings: TypeError: ",
+        ),
     ],
 )
 def test_unknown_parameters_values_modules_and_classes_are_one_line(kind, text, message):

@@ -10,6 +10,7 @@ raises one AssertionError listing every failure, for an author's own tests.
 
 from __future__ import annotations
 
+import traceback
 import warnings
 from dataclasses import dataclass
 from typing import Literal
@@ -67,6 +68,10 @@ def run_check(check: Check, subject: Subject) -> CheckResult:
         except PluginRaised as raised:
             fix = _FIX_OF_FACTORY if raised.call == FACTORY_CALL else _FIX_OF_KIND[subject.kind]
             return CheckResult(plugin, check.name, "fail", str(raised), fix, "", raised.traceback)
+        except Exception as error:  # output the check cannot even inspect (e.g. a list of strings)
+            problem = f"the output broke the check: {type(error).__name__}: {' '.join(str(error).split())}"
+            trace = "".join(traceback.format_exception(error))
+            return CheckResult(plugin, check.name, "fail", problem, _FIX_OF_KIND[subject.kind], "", trace)
     messages = list(dict.fromkeys(" ".join(str(w.message).split()) for w in caught))
     if messages:
         note = f"{note}; warned: {messages[0]}" + (f" (+{len(messages) - 1} more)" if len(messages) > 1 else "")

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.base import clone
 
-from ferbench.checks.subject import LABEL_OFFSET, TINY, Run, Subject, call
+from ferbench.checks.subject import LABEL_OFFSET, TINY, Run, Subject, call, method
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PLUGIN_NAME
 from ferbench.specs import parse
@@ -76,9 +76,9 @@ def _usable_name(name: str) -> bool:
 def check_estimator_api(subject: Subject) -> str:
     """get_params, set_params, clone, and fit returning self: the scikit-learn estimator API."""
     estimator = subject.build()
-    for method in ("get_params", "set_params"):
-        if not callable(getattr(estimator, method, None)):
-            raise CheckFailure(f"the estimator has no {method}()", BASE_ESTIMATOR_FIX)
+    for name in ("get_params", "set_params"):
+        if not callable(getattr(estimator, name, None)):
+            raise CheckFailure(f"the estimator has no {name}()", BASE_ESTIMATOR_FIX)
     params = call("get_params", estimator.get_params, deep=False)
     if not isinstance(params, dict):
         raise CheckFailure(f"get_params() returned {type(params).__name__}, not a dict", BASE_ESTIMATOR_FIX)
@@ -93,7 +93,7 @@ def check_estimator_api(subject: Subject) -> str:
     if isinstance(subject.registration, Clusterer):
         fitted = subject.build()
         if hasattr(fitted, "fit"):
-            result = call("fit", fitted.fit, subject.inputs(subject.data.images))
+            result = call("fit", method(fitted, "fit"), subject.inputs(subject.data.images))
             _fit_returns_self(result, fitted)
     else:
         run = subject.run()
@@ -233,11 +233,10 @@ def check_seed_used(subject: Subject) -> str:
 
 
 def _output_of(subject: Subject, estimator: Any, inputs: np.ndarray) -> np.ndarray | None:
-    if isinstance(subject.registration, Clusterer):
-        return np.asarray(estimator.predict(inputs)) if hasattr(estimator, "predict") else None
-    if isinstance(subject.registration, Classifier):
-        return np.asarray(estimator.predict(inputs))
-    return np.asarray(estimator.transform(inputs))
+    if isinstance(subject.registration, Clusterer) and not hasattr(estimator, "predict"):
+        return None
+    name = "transform" if subject.reads_images() and not isinstance(subject.registration, Classifier) else "predict"
+    return np.asarray(call(name, method(estimator, name), inputs))
 
 
 def check_pickles(subject: Subject) -> str:

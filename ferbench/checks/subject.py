@@ -94,6 +94,14 @@ def call(name: str, function: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         raise PluginRaised(name, error) from error
 
 
+def method(estimator: Any, name: str) -> Callable[..., Any]:
+    """The estimator's method `name`; a missing one is a finding like any other error."""
+    found = getattr(estimator, name, None)
+    if not callable(found):
+        raise PluginRaised(name, AttributeError(f"the {type(estimator).__name__} estimator has no {name}()"))
+    return found
+
+
 @dataclass(frozen=True)
 class Run:
     """One build-and-fit of the plugin, as the harness does it.
@@ -165,13 +173,13 @@ class Subject:
         test_in = self.inputs(data.images[held_out]) if held_out.any() else None
         extra = (np.random.default_rng(0).permutation(labels),) if with_labels else ()  # labels that would show
         if isinstance(self.registration, Clusterer):
-            train = call("fit_predict", estimator.fit_predict, train_in, *extra)
-            result, answer = None, getattr(estimator, "predict", None)
+            train = call("fit_predict", method(estimator, "fit_predict"), train_in, *extra)
+            result, answer = None, "predict" if hasattr(estimator, "predict") else None
         elif isinstance(self.registration, Classifier):
-            result = call("fit", estimator.fit, train_in, labels + LABEL_OFFSET)
-            train, answer = call("predict", estimator.predict, train_in), estimator.predict
+            result = call("fit", method(estimator, "fit"), train_in, labels + LABEL_OFFSET)
+            train, answer = call("predict", method(estimator, "predict"), train_in), "predict"
         else:
-            result = call("fit", estimator.fit, train_in, *extra)
-            train, answer = call("transform", estimator.transform, train_in), estimator.transform
-        test = None if answer is None or test_in is None else np.asarray(call(answer.__name__, answer, test_in))
-        return Run(estimator, result, np.asarray(train), test)
+            result = call("fit", method(estimator, "fit"), train_in, *extra)
+            train, answer = call("transform", method(estimator, "transform"), train_in), "transform"
+        test = None if answer is None or test_in is None else call(answer, method(estimator, answer), test_in)
+        return Run(estimator, result, np.asarray(train), None if test is None else np.asarray(test))
