@@ -14,17 +14,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__
+from ferbench import __version__, plugin_commands
 from ferbench.cache import StageCache
 from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
 from ferbench.config import RunConfig
 from ferbench.data.handle import DataHandle, dataset_metadata
-from ferbench.database import DB_NAME, ResultsDB
 from ferbench.data.sampling import NORMALISATIONS, SplitSettings, choose_emotions
+from ferbench.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
@@ -32,17 +31,17 @@ from ferbench.executors import check_cores, require_dask
 from ferbench.progress import RichProgress
 from ferbench.runner import CACHE_DIR, Coordinator
 from ferbench.store import load_run, save_run, to_frame
-from ferbench.types import KINDS
+from ferbench.terminal import console, errors
+from ferbench.types import FLAG_OF_KIND, KINDS
 
 DEFAULT_OUT = "results"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
-_FLAG_OF_KIND = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}
-
-# Files and CI logs get a wide table; a terminal (or $COLUMNS) keeps its own width.
-console = Console(width=None if Console().is_terminal or os.environ.get("COLUMNS") else 200)
-errors = Console(stderr=True, soft_wrap=True)  # one message, one line, in logs too
+SPEC_HELP = (
+    ": a plugin name, with parameters 'name(param=value)' (a [list] of values runs one row per value), "
+    "or any importable module:Class (repeatable)"
+)
 
 
 def _plugin_options() -> argparse.ArgumentParser:
@@ -76,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
         "clusters (stage 2), and score both against the true emotions. Without --data (or "
         f"${DATA_ENV}) it runs on generated synthetic faces, which are not FER2013.",
         epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n"
-        "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2",
+        "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2\n"
+        "  ferbench run -e 'hog(pixels_per_cell=6)' -c 'gmm(covariance_type=[full,diag])' -k sklearn.svm:SVC",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
@@ -91,12 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let --all (and kinds left out) include plugins that train for minutes per seed",
     )
     picks.add_argument(
-        "-e", "--extractor", action="append", default=[], metavar="NAME", help="feature extractor (repeatable)"
+        "-e", "--extractor", action="append", default=[], metavar="SPEC", help=f"feature extractor{SPEC_HELP}"
     )
-    picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="NAME", help="clusterer (repeatable)")
-    picks.add_argument(
-        "-k", "--classifier", action="append", default=[], metavar="NAME", help="classifier (repeatable)"
-    )
+    picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="SPEC", help=f"clusterer{SPEC_HELP}")
+    picks.add_argument("-k", "--classifier", action="append", default=[], metavar="SPEC", help=f"classifier{SPEC_HELP}")
     data = run.add_argument_group("data")
     data.add_argument(
         "--data",
@@ -228,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
     )
+    plugin_commands.add_parsers(commands, common)
     return parser
 
 
@@ -251,9 +250,7 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
     selection: dict[str, tuple[str, ...]] = {}
     for kind in KINDS:
         if chosen[kind]:
-            for name in chosen[kind]:
-                registry.get(kind, name)
-            selection[kind] = tuple(dict.fromkeys(chosen[kind]))
+            selection[kind] = registry.select(kind, chosen[kind])  # specs and sweeps -> canonical names
             continue
         names = []
         for loaded in registry.plugins[kind].values():
@@ -267,7 +264,7 @@ def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, 
             elif registration.slow and not args.slow:
                 errors.print(
                     f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
-                    f"with {_FLAG_OF_KIND[kind]})",
+                    f"with {FLAG_OF_KIND[kind]})",
                     highlight=False,
                 )
             else:
@@ -486,6 +483,7 @@ COMMANDS = {
     "report": command_report,
     "cache": command_cache,
     "data": command_data,
+    **plugin_commands.COMMANDS,
 }
 
 

@@ -97,7 +97,8 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
 
 
 def command_data(args: argparse.Namespace) -> int:
-    from ferbench.cli import console, errors, print_warnings
+    from ferbench.cli import print_warnings
+    from ferbench.terminal import console, errors
     from ferbench.data.audit import MAX_NEAR_DISTANCE, audit_dataset, render_audit, write_montage
     from ferbench.data.sources import load_dataset
 

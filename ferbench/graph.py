@@ -125,7 +125,7 @@ class _Identities:
                 estimator = {"unbuildable": f"{type(error).__name__}: {error}"}
             ctx = asdict(context(self.config, seed))
             ctx.pop("n_jobs")  # threads change how fast, not what
-            source = plugin_source_identity(self.registry.source(kind, name))
+            source = plugin_source_identity(self.registry.resolve(kind, name).source)
             self._known[index] = digest(kind, name, estimator, source, ctx)
         return self._known[index]
 

@@ -4,12 +4,16 @@ Sources, in order: every installed distribution's entry points in the group "fer
 (ferbench's own built-ins are registered there too) and local plugin files given by the
 user. Each source loads in isolation: one that fails to import is recorded with its
 reason and the others still work (pluggy alone would let one broken plugin stop all).
+
+The registry also answers for names it never registered: a spec with parameters
+(`hog(pixels_per_cell=6)`, see `ferbench.specs`) and any importable `module:Class`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import re
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -22,6 +26,9 @@ import pluggy
 
 from ferbench import hookspecs
 from ferbench.errors import FerbenchError, PluginError
+from ferbench.importable import importable_plugin
+from ferbench.parameters import with_parameters
+from ferbench.specs import expand, parse
 from ferbench.types import KINDS, Kind, Registration
 
 ENTRY_POINT_GROUP = "ferbench"
@@ -30,6 +37,8 @@ _HOOK_OF_KIND = {
     "clusterer": "ferbench_clusterers",
     "classifier": "ferbench_classifiers",
 }
+# Letters, digits, '.', '_' and '-': parentheses, ':' and ',' belong to specs.
+PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -58,8 +67,18 @@ class PluginRegistry:
 
     plugins: dict[Kind, dict[str, LoadedPlugin]] = field(default_factory=lambda: {k: {} for k in KINDS})
     failures: list[PluginFailure] = field(default_factory=list)
+    _resolved: dict[tuple[Kind, str], LoadedPlugin] = field(default_factory=dict, repr=False)
 
     def add(self, registration: Registration, source: str) -> None:
+        if not PLUGIN_NAME.fullmatch(registration.name):
+            self.failures.append(
+                PluginFailure(
+                    source,
+                    f"the {registration.kind} name {registration.name!r} is not usable on the command line: "
+                    "use letters, digits, '.', '_' and '-'",
+                )
+            )
+            return
         known = self.plugins[registration.kind]
         if registration.name in known:
             raise PluginError(
@@ -72,21 +91,41 @@ class PluginRegistry:
         return [n for n, p in self.plugins[kind].items() if p.available or not available_only]
 
     def get(self, kind: Kind, name: str) -> Registration:
-        """The registration of `name`, or a clear error naming the choices and any install hint."""
+        """The registration of `name`, or a clear error naming the choices and any install hint.
+
+        `name` may be a spec, `hog(pixels_per_cell=6)` or `sklearn.cluster:Birch(threshold=0.3)`:
+        the registration returned is then named by the spec's canonical text and builds the
+        configured estimator, so the canonical text alone rebuilds it in any process.
+        """
+        return self.resolve(kind, name).registration
+
+    def resolve(self, kind: Kind, name: str) -> LoadedPlugin:
+        """`get`, together with where the algorithm comes from (for results and task keys)."""
+        if (kind, name) not in self._resolved:
+            spec = parse(name)
+            if spec.importable:
+                base = LoadedPlugin(*importable_plugin(kind, spec.base))
+            else:
+                base = self._registered(kind, spec.base)
+            loaded = LoadedPlugin(with_parameters(base.registration, spec), base.source)
+            self._resolved[(kind, name)] = self._resolved[(kind, loaded.registration.name)] = loaded
+        return self._resolved[(kind, name)]
+
+    def _registered(self, kind: Kind, name: str) -> LoadedPlugin:
         loaded = self.plugins[kind].get(name)
         if loaded is None:
             choices = ", ".join(sorted(self.plugins[kind])) or "none installed"
-            raise PluginError(f"no {kind} named '{name}' (available: {choices})")
+            raise PluginError(f"no {kind} named '{name}' (available: {choices}; or any importable module:Class)")
         missing = loaded.registration.missing_requirements()
         if missing:
             hint = f"; install it with: {loaded.registration.install_hint}" if loaded.registration.install_hint else ""
             raise PluginError(f"the {kind} '{name}' needs {', '.join(missing)}, which is not installed{hint}")
-        return loaded.registration
+        return loaded
 
-    def source(self, kind: Kind, name: str) -> str:
-        """Where `name` came from ('built-in (classical)', 'dist 1.2 (entry)', 'file PATH'); '' if unknown."""
-        loaded = self.plugins[kind].get(name)
-        return loaded.source if loaded is not None else ""
+    def select(self, kind: Kind, texts: Sequence[str]) -> tuple[str, ...]:
+        """The canonical names that the user's texts stand for, sweeps expanded, each checked."""
+        names = [self.get(kind, spec.text).name for text in texts for spec in expand(text)]
+        return tuple(dict.fromkeys(names))
 
     def all(self) -> Iterable[LoadedPlugin]:
         for kind in KINDS:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Literal
 
 Kind = Literal["extractor", "clusterer", "classifier"]
 KINDS: tuple[Kind, ...] = ("extractor", "clusterer", "classifier")
+FLAG_OF_KIND: dict[Kind, str] = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}  # `ferbench run` flags
 
 
 @dataclass(frozen=True)

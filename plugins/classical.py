@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
@@ -21,6 +21,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
 
 from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
 
@@ -38,6 +39,80 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     low = images.min(axis=(-2, -1), keepdims=True)
     span = images.max(axis=(-2, -1), keepdims=True) - low
     return np.round(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
+
+
+class CappedPCA(TransformerMixin, BaseEstimator):
+    """scikit-learn's PCA that keeps fewer than `n_components` when the fit set is smaller.
+
+    Why: `--per-class 2` trains on 11 images, and PCA cannot find 50 components in 11 rows
+    (centred, they span at most 10 directions). On a full sample it is PCA exactly.
+    """
+
+    def __init__(self, n_components: int = 50, whiten: bool = False, random_state: int | None = None) -> None:
+        self.n_components = n_components
+        self.whiten = whiten
+        self.random_state = random_state
+
+    def _pca(self, features: np.ndarray) -> PCA:
+        n_rows, n_columns = np.shape(features)
+        keep = max(1, min(self.n_components, n_rows - 1, n_columns))
+        return PCA(n_components=keep, whiten=self.whiten, random_state=self.random_state)
+
+    def fit(self, features: np.ndarray, y: object = None) -> "CappedPCA":
+        self.pca_ = self._pca(features).fit(features)
+        return self
+
+    def fit_transform(self, features: np.ndarray, y: object = None) -> np.ndarray:
+        self.pca_ = self._pca(features)
+        return self.pca_.fit_transform(features)
+
+    def transform(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "pca_")
+        return self.pca_.transform(features)
+
+
+class NeighbourGraphSpectral(ClusterMixin, BaseEstimator):
+    """Spectral clustering on a k-nearest-neighbour graph, k at most the number of rows."""
+
+    def __init__(
+        self, n_clusters: int = 7, n_neighbors: int = 15, random_state: int | None = None, n_jobs: int | None = None
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.n_neighbors = n_neighbors
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, features: np.ndarray, y: object = None) -> "NeighbourGraphSpectral":
+        self.labels_ = SpectralClustering(
+            n_clusters=self.n_clusters,
+            affinity="nearest_neighbors",
+            n_neighbors=min(self.n_neighbors, len(features)),
+            assign_labels="cluster_qr",
+            random_state=self.random_state,
+            n_jobs=self.n_jobs,
+        ).fit_predict(features)
+        return self
+
+
+class NeighbourVote(ClassifierMixin, BaseEstimator):
+    """k-nearest-neighbour classifier, k at most the number of training rows."""
+
+    def __init__(self, n_neighbors: int = 15, weights: str = "distance", n_jobs: int | None = None) -> None:
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.n_jobs = n_jobs
+
+    def fit(self, features: np.ndarray, labels: np.ndarray) -> "NeighbourVote":
+        k = min(self.n_neighbors, len(features))
+        self.model_ = KNeighborsClassifier(n_neighbors=k, weights=self.weights, n_jobs=self.n_jobs).fit(
+            features, labels
+        )
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(features)
 
 
 class HOGTransformer(TransformerMixin, BaseEstimator):
@@ -102,11 +177,11 @@ def _raw(ctx: BuildContext):
 
 
 def _pca(ctx: BuildContext):
-    return make_pipeline(FunctionTransformer(flatten), PCA(n_components=50, whiten=True, random_state=ctx.seed))
+    return make_pipeline(FunctionTransformer(flatten), CappedPCA(n_components=50, whiten=True, random_state=ctx.seed))
 
 
 def _hog(ctx: BuildContext):
-    return make_pipeline(HOGTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed))
+    return make_pipeline(HOGTransformer(), StandardScaler(), CappedPCA(n_components=50, random_state=ctx.seed))
 
 
 @hookimpl
@@ -117,7 +192,9 @@ def ferbench_extractors() -> Iterator[Extractor]:
     yield Extractor(
         "lbp",
         "Uniform LBP histograms (P=8, R=1) on a 6x6 grid -> PCA 50",
-        lambda ctx: make_pipeline(LBPTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed)),
+        lambda ctx: make_pipeline(
+            LBPTransformer(), StandardScaler(), CappedPCA(n_components=50, random_state=ctx.seed)
+        ),
     )
 
 
@@ -143,14 +220,7 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
     yield Clusterer(
         "spectral",
         "Spectral clustering on a 15-nearest-neighbour graph",
-        lambda ctx: SpectralClustering(
-            n_clusters=ctx.n_clusters,
-            affinity="nearest_neighbors",
-            n_neighbors=15,
-            assign_labels="cluster_qr",
-            random_state=ctx.seed,
-            n_jobs=ctx.n_jobs,
-        ),
+        lambda ctx: NeighbourGraphSpectral(n_clusters=ctx.n_clusters, random_state=ctx.seed, n_jobs=ctx.n_jobs),
     )
 
 
@@ -171,9 +241,7 @@ def ferbench_classifiers() -> Iterator[Classifier]:
     yield Classifier(
         "knn",
         "k-nearest neighbours (k = 15, distance-weighted)",
-        lambda ctx: make_pipeline(
-            StandardScaler(), KNeighborsClassifier(n_neighbors=15, weights="distance", n_jobs=ctx.n_jobs)
-        ),
+        lambda ctx: make_pipeline(StandardScaler(), NeighbourVote(n_neighbors=15, n_jobs=ctx.n_jobs)),
     )
     yield Classifier(
         "random-forest",

@@ -19,9 +19,8 @@ from collections import OrderedDict
 from typing import Iterator
 
 import numpy as np
-from ferbench_plugins.classical import HOGTransformer, to_uint8
+from ferbench_plugins.classical import CappedPCA, HOGTransformer, to_uint8
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.decomposition import PCA
 from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
@@ -238,7 +237,7 @@ def _landmarks_hog(ctx: BuildContext) -> FeatureUnion:
     return make_union(
         make_pipeline(LandmarkGeometry(), UnitTotalVariance()),
         make_pipeline(
-            HOGTransformer(), StandardScaler(), PCA(n_components=50, random_state=ctx.seed), UnitTotalVariance()
+            HOGTransformer(), StandardScaler(), CappedPCA(n_components=50, random_state=ctx.seed), UnitTotalVariance()
         ),
     )
 

@@ -1,9 +1,11 @@
 import sys
 
+import numpy as np
 import pytest
 
 from ferbench.errors import FerbenchError, PluginError
 from ferbench.plugins import load_plugins
+from ferbench.types import BuildContext
 from tests.plugin_files import (
     BIRCH_PLUGIN,
     BROKEN_PLUGIN,
@@ -83,3 +85,123 @@ def test_plugin_with_missing_requirement_is_listed_but_unavailable(tmp_path):
 def test_unknown_name_lists_the_choices():
     with pytest.raises(PluginError, match=r"no clusterer named 'dbscan' \(available: .*kmeans"):
         load_plugins().get("clusterer", "dbscan")
+
+
+def test_a_spec_builds_the_plugin_with_its_parameters_set():
+    registration = load_plugins().get("clusterer", "kmeans( n_init = 3 )")
+    assert registration.name == "kmeans(n_init=3)"
+    estimator = registration.build(BuildContext(seed=5, n_clusters=4))
+    assert (estimator.n_init, estimator.n_clusters, estimator.random_state) == (3, 4, 5)
+
+
+def test_pipeline_parameters_by_full_or_plain_name():
+    registry = load_plugins()
+    full = registry.get("extractor", "hog(cappedpca__n_components=30)").build(BuildContext())
+    plain = registry.get("extractor", "hog(n_components=30, pixels_per_cell=6)").build(BuildContext())
+    assert full.get_params()["cappedpca__n_components"] == 30
+    assert plain.get_params()["cappedpca__n_components"] == 30
+    assert plain.get_params()["hogtransformer__pixels_per_cell"] == 6
+
+
+def test_a_canonical_name_alone_rebuilds_the_estimator_in_a_fresh_registry():
+    """What an engine worker does: it gets the canonical name, nothing else."""
+    names = load_plugins().select("clusterer", ["gmm(covariance_type=[full,diag], n_init=2)"])
+    assert names == ("gmm(covariance_type=full, n_init=2)", "gmm(covariance_type=diag, n_init=2)")
+    worker = load_plugins()
+    built = [worker.get("clusterer", name).build(BuildContext(seed=1)).get_params() for name in names]
+    assert [(p["covariance_type"], p["n_init"], p["random_state"]) for p in built] == [("full", 2, 1), ("diag", 2, 1)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "message"),
+    [
+        (
+            "clusterer",
+            "kmeans(n_inits=3)",
+            "the clusterer 'kmeans' has no parameter 'n_inits' (its parameters: algorithm, copy_x, init, max_iter, "
+            "n_clusters, n_init, random_state, tol, verbose)",
+        ),
+        (
+            "clusterer",
+            "kmeans(n_init=ten)",
+            "the clusterer 'kmeans': bad value in 'kmeans(n_init=ten)': The 'n_init' parameter of KMeans must be a str "
+            "among {'auto'} or an int in the range [1, inf). Got 'ten' instead. (its parameters: algorithm,",
+        ),
+        (
+            "classifier",
+            "svm(random_state=1)",
+            "the classifier 'svm': 'random_state' is ambiguous, write one of linearsvc__random_state, "
+            "nystroem__random_state",
+        ),
+        (
+            "clusterer",
+            "sklearn.clusterr:Birch",
+            "'sklearn.clusterr:Birch': there is no module named 'sklearn.clusterr'",
+        ),
+        ("clusterer", "sklearn.cluster:Birchh", "'sklearn.cluster:Birchh': module sklearn.cluster has no class named"),
+        (
+            "clusterer",
+            "sklearn.decomposition:PCA",
+            "'sklearn.decomposition:PCA' cannot be a clusterer: it has no fit_predict (a clusterer needs fit_predict)",
+        ),
+        (
+            "classifier",
+            "sklearn.decomposition:PCA",
+            "'sklearn.decomposition:PCA' cannot be a classifier: it has no predict "
+            "(a classifier needs fit and predict)",
+        ),
+        (
+            "extractor",
+            "sklearn.cluster:AgglomerativeClustering",
+            "'sklearn.cluster:AgglomerativeClustering' cannot be an extractor: it has no transform",
+        ),
+        ("classifier", "sklearn.ensemble:HistGradientBoostingClassifier(max_iter=0)", "must be an int in the range"),
+        (
+            "classifier",
+            "sklearn.pipeline:Pipeline",
+            "'sklearn.pipeline:Pipeline' cannot be built from a run's settings: TypeError: ",
+        ),
+    ],
+)
+def test_unknown_parameters_values_modules_and_classes_are_one_line(kind, text, message):
+    with pytest.raises(FerbenchError) as caught:
+        load_plugins().get(kind, text)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_any_importable_class_with_the_methods_of_its_kind():
+    registry = load_plugins()
+    context = BuildContext(seed=3, n_clusters=5)
+    birch = registry.get("clusterer", "sklearn.cluster:Birch(threshold=0.3)").build(context)
+    assert (birch.n_clusters, birch.threshold) == (5, 0.3)
+    mixture = registry.get("clusterer", "sklearn.mixture:BayesianGaussianMixture").build(context)
+    assert (mixture.n_components, mixture.random_state) == (5, 3)
+    boosting = registry.get("classifier", "sklearn.ensemble:HistGradientBoostingClassifier").build(context)
+    assert boosting.random_state == 3
+    assert registry.resolve("classifier", "sklearn.ensemble:HistGradientBoostingClassifier").source.startswith(
+        "module sklearn.ensemble (scikit-learn "
+    )
+
+
+def test_an_importable_extractor_sees_each_image_as_one_row():
+    spec = "sklearn.decomposition:FastICA(n_components=4, max_iter=1000, tol=0.01)"
+    extractor = load_plugins().get("extractor", spec).build(BuildContext())
+    images = np.random.default_rng(0).normal(size=(30, 48, 48)).astype(np.float32)
+    assert extractor.fit(images).transform(images).shape == (30, 4)
+    assert extractor.get_params()["estimator__n_components"] == 4
+
+
+def test_a_name_that_specs_cannot_address_is_refused(tmp_path):
+    path = tmp_path / "odd.py"
+    path.write_text(BIRCH_PLUGIN.replace('"birch"', '"birch (fast)"'))
+    registry = load_plugins([path], use_entry_points=False)
+    assert registry.names("clusterer") == []
+    assert "the clusterer name 'birch (fast)' is not usable on the command line" in registry.failures[0].reason
+
+
+def test_a_spec_keeps_the_registration_fields():
+    registry = load_plugins()
+    cnn = registry.get("classifier", "cnn(epochs=1)")
+    assert (cnn.name, cnn.consumes, cnn.slow, cnn.requires) == ("cnn(epochs=1)", "images", True, ("torch",))
+    assert registry.resolve("classifier", "cnn(epochs=1)").source == "built-in (deep)"
