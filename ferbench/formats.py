@@ -133,7 +133,7 @@ def markdown(views: Sequence[RunView], by: str | None = None) -> str:
         return "\n".join(parts).rstrip()
     if len(views) == 1:
         view = views[0]
-        notes = [describe_data(view.metadata), *describe_choices(view.board, view.picks)]
+        notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
         return to_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
     headers, rows = comparison_rows(views)
     return _markdown_table(headers, rows) + "\n\n" + "\n".join(f"- {line}" for line in _run_legend(views))

@@ -64,8 +64,6 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     failure's reason).
     """
     pipelines = rows[rows["kind"] == "pipeline"]
-    if pipelines.empty:
-        return pd.DataFrame(columns=PAIRING)
     scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, _METRICS + TIMES)], axis=1)
     grouped = scores[(pipelines["status"] == "ok").to_numpy()].groupby(PAIRING, sort=False)
     table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=1).add_suffix("_std"))
@@ -166,8 +164,11 @@ def choice_marks(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -
     return marks
 
 
-def describe_choices(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[str]:
-    """The headline (the validation choice and its test ACC) and the two choices beside it."""
+def describe_choices(rows: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[str]:
+    """The headline (the validation choice and its test ACC) and the two choices beside it.
+
+    The label-free choice's rank is among every pairing of `rows`, however few a table shows.
+    """
     lines = []
     chosen = picks["validation"]
     if chosen is None:
@@ -180,7 +181,7 @@ def describe_choices(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None
             f"Selected on validation (the headline): {pairing_name(chosen)}, test ACC {percent(chosen['test_acc'])} "
             f"(val ACC {percent(chosen['val_acc'])})."
         )
-    ranked = board.dropna(subset=["test_acc_mean"]).sort_values("test_acc_mean", ascending=False)
+    ranked = leaderboard(rows).dropna(subset=["test_acc_mean"])
     label_free = picks["label_free"]
     if label_free is None:
         lines.append("Label-free choice: no pairing has a silhouette.")
@@ -233,7 +234,7 @@ def render_board(
     caption = "\n".join(
         [
             describe_data(metadata),
-            *describe_choices(board, picks),
+            *describe_choices(rows, picks),
             f"Accuracies in % (mean±std over seeds), sorted by {sort_by}; ◆ selected on validation. "
             f"{describe_floors(rows)} "
             "Chance: the row's classifier on random labels. k: clusters found. Ceiling: same features, true labels. "

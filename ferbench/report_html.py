@@ -214,7 +214,7 @@ def _summaries(view: RunView) -> str:
 def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[str], title: str | None) -> str:
     """Everything about one run: facts, the choices, the leaderboard, summaries, figures."""
     heading = f"<h2>{escape(title)}</h2>" if title else ""
-    lines = describe_choices(view.board, view.picks)
+    lines = describe_choices(view.rows, view.picks)
     headline = "".join(f"<p>{escape(line)}</p>" for line in lines)
     legend = (
         f"{describe_floors(view.rows)} Accuracies in % as mean±std over seeds; chance: the row's classifier on "

@@ -143,3 +143,19 @@ def test_by_in_every_text_format(stored):
     assert summary.mean_rank.tolist() == [1.0, 2.0]
     document = json.loads(formats.to_json(views, by="clusterer"))["runs"][0]["by"]
     assert document["kind"] == "clusterer" and document["rows"][0]["clusterer"] == "kmeans"
+
+
+def test_top_cuts_the_table_not_the_choices(stored):
+    text = formats.markdown(load_views([stored], top=2))
+    assert len(markdown_table(text)) == 3  # header and two rows
+    assert f"Label-free choice (highest silhouette): {SCRIPT} → gmm → logreg, test ACC 21.0 (rank 7 of 7" in text
+
+
+def test_a_run_the_filter_empties_still_shows_beside_the_other(stored, tmp_path):
+    hog_only = write_run(tmp_path / "hog", faces_csv(tmp_path), [r for r in result_rows() if r["extractor"] == "hog"])
+    views = load_views([stored, hog_only], [f"extractor={SCRIPT}"])
+    assert views[1].board.empty
+    assert set(by_pairing(markdown_table(formats.markdown(views)), "2: test ACC %").values()) == {"not run"}
+    summaries = formats.markdown(views, by="extractor")
+    assert summaries.count("| extractor | mean rank |") == 2 and summaries.count(f"| {SCRIPT} | 1.00 |") == 1
+    assert json.loads(formats.to_json(views))["runs"][1]["leaderboard"] == []
