@@ -17,7 +17,7 @@ from typing import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__, plugin_commands
+from ferbench import __version__, formats, plugin_commands
 from ferbench.cache import StageCache
 from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
 from ferbench.config import RunConfig
@@ -25,16 +25,21 @@ from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import NORMALISATIONS, SplitSettings, choose_emotions
 from ferbench.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
+from ferbench.files import write_atomically
+from ferbench.formats import FORMATS
 from ferbench.plugins import PluginRegistry, load_plugins
-from ferbench.report import SORT_KEYS, leaderboard, render_leaderboard, to_markdown
 from ferbench.executors import check_cores, require_dask
 from ferbench.progress import RichProgress
+from ferbench.report import SORT_KEYS, render_leaderboard
 from ferbench.runner import CACHE_DIR, Coordinator
-from ferbench.store import load_run, save_run, to_frame
+from ferbench.selection import validation_choice
+from ferbench.store import save_run, to_frame
 from ferbench.terminal import console, errors
 from ferbench.types import FLAG_OF_KIND, KINDS
+from ferbench.views import load_views
 
 DEFAULT_OUT = "results"
+REPORT_NAME = "report.html"
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -201,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"results folder: ferbench.db (every result, resumable), the stage cache, results.csv and "
         f"results.json (default ./{DEFAULT_OUT}); running the same command again computes only what is missing",
     )
+    how.add_argument(
+        "--report",
+        action="store_true",
+        help=f"also write the HTML report (leaderboard and figures) to {REPORT_NAME} in the results folder",
+    )
 
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
     add_data_command(commands)
@@ -216,15 +226,54 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=["info", "clear"])
     cache.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder (default ./{DEFAULT_OUT})")
 
-    report = commands.add_parser("report", parents=[common], help="show a stored run again, sorted or exported")
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="show stored runs again: filtered, summarised, compared, exported, or as an HTML page",
+        description="Show the leaderboard of a stored run (never re-running anything), or of several runs side "
+        "by side with their rows matched by pairing. Each leaderboard names the pipeline selected on validation "
+        "accuracy (the headline), the label-free choice and the best of test (optimistic).",
+        epilog="examples:\n  ferbench report --where extractor=hog --top 5\n"
+        "  ferbench report --by extractor\n  ferbench report --out fer2013 --out ckplus --format markdown\n"
+        "  ferbench report --format html --output report.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     report.add_argument(
-        "--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder to read (default ./{DEFAULT_OUT})"
+        "--out",
+        action="append",
+        metavar="DIR",
+        help=f"results folder to read (default ./{DEFAULT_OUT}); repeat it to compare runs side by side",
     )
     report.add_argument(
         "--sort", choices=list(SORT_KEYS), default="test_acc", help="rank by this score (default test_acc)"
     )
+    report.add_argument("--top", type=int, metavar="N", help="keep the N best pairings")
     report.add_argument(
-        "--format", choices=["table", "markdown", "csv"], default="table", help="how to print the leaderboard"
+        "--where",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="keep pipelines whose column KEY (extractor, clusterer, classifier, prior, dataset, ...) is VALUE; "
+        "repeatable (different keys must all hold), VALUE may list alternatives: extractor=hog,pca",
+    )
+    report.add_argument(
+        "--by",
+        choices=["extractor", "clusterer", "classifier"],
+        help="per plugin of this kind: mean rank among the plugins sharing the other two, and mean test ACC "
+        "(the HTML page shows all three kinds)",
+    )
+    report.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="table",
+        help="table (terminal), markdown, csv, json, or html: one self-contained page with figures "
+        f"(default file: {REPORT_NAME} in the first results folder)",
+    )
+    report.add_argument("--output", metavar="FILE", help="write to FILE instead of printing (not for --format table)")
+    report.add_argument(
+        "--data",
+        metavar="PATH",
+        help="where the run's faces are now, for the HTML cluster montage (default: where the run read them)",
     )
     plugin_commands.add_parsers(commands, common)
     return parser
@@ -399,6 +448,7 @@ def command_run(args: argparse.Namespace) -> int:
     }
     metadata["splits"] = {str(seed): split for seed, split in splits.items()}
     frame = to_frame(outcome.rows, metadata)
+    metadata["selected"] = validation_choice(frame)
     csv_path, json_path = save_run(args.out, frame, metadata)
     if outcome.interrupted:
         errors.print(
@@ -409,6 +459,11 @@ def command_run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     console.print(render_leaderboard(frame, metadata))
     console.print(f"Results: {csv_path} and {json_path} (all runs: {coordinator.db.path})", highlight=False)
+    if args.report:
+        from ferbench.report_html import write_html_report
+
+        report = write_html_report([args.out], Path(args.out) / REPORT_NAME)
+        console.print(f"Report: {report}", highlight=False)
     failed = frame[frame["status"] != "ok"]
     if not failed.empty:
         errors.print(
@@ -467,13 +522,32 @@ def command_cache(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    stored = load_run(args.out)
+    out_dirs = args.out or [DEFAULT_OUT]
+    if args.format == "html":
+        from ferbench.report_html import write_html_report
+
+        output = args.output or Path(out_dirs[0]) / REPORT_NAME
+        path = write_html_report(
+            out_dirs, output, where=args.where, sort_by=args.sort, top=args.top, data_path=args.data
+        )
+        console.print(f"Report: {path}", highlight=False)
+        return 0
+    views = load_views(out_dirs, args.where, args.sort, args.top)
     if args.format == "table":
-        console.print(render_leaderboard(stored.rows, stored.metadata, args.sort))
-    elif args.format == "markdown":
-        print(to_markdown(leaderboard(stored.rows, args.sort)))
+        if args.output:
+            raise FerbenchError("--output writes files: choose --format markdown, csv, json or html")
+        console.print(formats.terminal(views, args.sort, args.by))
+        return 0
+    exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
+    text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
+    if args.output:
+        try:
+            write_atomically(Path(args.output), text)
+        except OSError as error:
+            raise FerbenchError(f"--output {args.output}: {error.strerror}") from error
+        errors.print(f"Wrote {args.output}", highlight=False)
     else:
-        leaderboard(stored.rows, args.sort).to_csv(sys.stdout, index=False)
+        sys.stdout.write(text)
     return 0
 
 

@@ -8,9 +8,12 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
-PAIRING = ["extractor", "clusterer", "classifier"]
+from ferbench.errors import FerbenchError
+from ferbench.selection import PAIRING, choices
+
 SORT_KEYS: dict[str, str] = {
     "test_acc": "end-to-end test accuracy against the true labels (default)",
+    "val_acc": "end-to-end accuracy on the validation part carved from train (runs that have one)",
     "cluster_acc": "Hungarian-matched accuracy of the clustering",
     "cluster_nmi": "normalised mutual information of the clustering",
     "ceiling_acc": "supervised ceiling of the features",
@@ -21,6 +24,7 @@ _METRICS = [
     "cluster_nmi",
     "cluster_ari",
     "silhouette",
+    "val_acc",
     "test_acc",
     "ceiling_acc",
     "gap_true",
@@ -28,55 +32,89 @@ _METRICS = [
     "n_clusters",
     "noise_fraction",
 ]
-_TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
+TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
+# How each leaderboard name of a choice reads beside a row.
+CHOICE_MARKS = {"validation": "selected (val)", "label_free": "label-free", "optimistic": "best of test"}
+
+
+def _numeric(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The score columns as floats; a column absent from older results reads as all missing."""
+    return rows.reindex(columns=columns).apply(pd.to_numeric, errors="coerce")
+
+
+def chance_floors(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per classifier, mean cluster ACC and test ACC on random labels (index: classifier).
+
+    A classifier that reads the images gets the same input whatever the extractor, so its
+    chance rows repeat once per extractor with the same numbers: each measurement counts once.
+    """
+    chance = rows[(rows["kind"] == "chance") & (rows["status"] == "ok")]
+    scores = ["cluster_acc", "test_acc", "train_acc"]
+    measured = pd.concat([chance[["classifier", "seed"]], _numeric(chance, scores)], axis=1)
+    measured = measured.drop_duplicates()
+    return measured.groupby("classifier")[["cluster_acc", "test_acc"]].mean()
 
 
 def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     """One line per pairing: mean and std over seeds of every score, failures counted.
 
-    Columns: the pairing, `<metric>_mean`, `<metric>_std`, mean stage times, `seeds` (ok
-    runs), `failed` (failed runs) and `error` (the first failure's reason).
+    Columns: the pairing, `<metric>_mean`, `<metric>_std`, mean stage times and their sum
+    `total_s`, `chance_acc` (the test ACC of the row's classifier on random labels), `prior`
+    where the rows have it, `seeds` (ok runs), `failed` (failed runs) and `error` (the first
+    failure's reason).
     """
     pipelines = rows[rows["kind"] == "pipeline"]
-    if pipelines.empty:
-        return pd.DataFrame(columns=PAIRING)
-    ok = pipelines[pipelines["status"] == "ok"]
-    grouped = ok.groupby(PAIRING, sort=False)
+    scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, _METRICS + TIMES)], axis=1)
+    grouped = scores[(pipelines["status"] == "ok").to_numpy()].groupby(PAIRING, sort=False)
     table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=1).add_suffix("_std"))
-    table = table.join(grouped[_TIMES].mean()).join(grouped.size().rename("seeds"))
-    failures = pipelines[pipelines["status"] != "ok"].groupby(PAIRING, sort=False)
-    counts = failures.size().rename("failed")
-    reasons = failures["error"].first()
-    every = pipelines[PAIRING].drop_duplicates().set_index(PAIRING)
-    board = every.join(table).join(counts).join(reasons).reset_index()
+    table = table.join(grouped[TIMES].mean()).join(grouped.size().rename("seeds"))
+    failed = pipelines[pipelines["status"] != "ok"].reindex(columns=[*PAIRING, "error"])
+    failures = failed.groupby(PAIRING, sort=False)
+    every = pipelines.groupby(PAIRING, sort=False)
+    board = every.size().rename("runs").to_frame().join(table).join(failures.size().rename("failed"))
+    board = board.join(failures["error"].first())
+    if "prior" in pipelines:
+        board = board.join(every["prior"].first())
+    board = board.reset_index().drop(columns="runs")
     board["seeds"] = board["seeds"].fillna(0).astype(int)
     board["failed"] = board["failed"].fillna(0).astype(int)
+    board["total_s"] = board[TIMES].sum(axis=1, min_count=1)
+    board["chance_acc"] = board["classifier"].map(chance_floors(rows)["test_acc"]).astype(float)
+    ran = pipelines["status"] == "ok"
+    if ran.any() and not has_scores(board, sort_by):
+        raise FerbenchError(f"cannot sort by {sort_by}: these results have no such score")
     return board.sort_values(
         [f"{sort_by}_mean", *PAIRING], ascending=[False, True, True, True], na_position="last"
     ).reset_index(drop=True)
 
 
-def chance_floor(rows: pd.DataFrame) -> tuple[float, float]:
-    """Mean cluster ACC and test ACC of the random-label reference rows."""
-    chance = rows[(rows["kind"] == "chance") & (rows["status"] == "ok")]
-    return float(chance["cluster_acc"].mean()), float(chance["test_acc"].mean())
+def has_scores(board: pd.DataFrame, metric: str) -> bool:
+    """Whether any row has this score (`val_acc` exists only in runs with a validation part)."""
+    column = f"{metric}_mean"
+    return column in board and bool(board[column].notna().any())
 
 
-def _percent(mean: Any, std: Any) -> str:
+def has_priors(board: pd.DataFrame) -> bool:
+    """Whether the rows say what outside knowledge each pipeline carries."""
+    return "prior" in board and bool(board["prior"].notna().any())
+
+
+def percent(mean: Any, std: Any = float("nan")) -> str:
+    """A fraction as a percentage with its spread over seeds: `25.0±7.1`, or `–` when missing."""
     if pd.isna(mean):
         return "–"
     spread = "" if pd.isna(std) else f"±{100 * std:.1f}"
     return f"{100 * mean:.1f}{spread}"
 
 
-def _plain(mean: Any, std: Any) -> str:
+def plain(mean: Any, std: Any = float("nan")) -> str:
     if pd.isna(mean):
         return "–"
     spread = "" if pd.isna(std) else f"±{std:.2f}"
     return f"{mean:.2f}{spread}"
 
 
-def _clusters(line: pd.Series) -> str:
+def clusters_found(line: pd.Series) -> str:
     """Cluster count found, and the noise share where a clusterer leaves points out."""
     if pd.isna(line["n_clusters_mean"]):
         return "–"
@@ -84,10 +122,23 @@ def _clusters(line: pd.Series) -> str:
     return f"{line['n_clusters_mean']:.0f}" + (f" ({100 * noise:.0f}% noise)" if noise > 0 else "")
 
 
-def _seconds(line: pd.Series) -> str:
+def stage_seconds(line: pd.Series) -> str:
     if pd.isna(line["extract_s"]):
         return "–"
-    return "/".join(f"{line[t]:.1f}" for t in _TIMES)
+    return "/".join(f"{line[t]:.1f}" for t in TIMES)
+
+
+def failure_note(line: pd.Series) -> str:
+    """Why a pairing is missing or partial: `failed: reason` or `2 of 3 seeds failed: reason`."""
+    if not line["failed"]:
+        return ""
+    if line["seeds"] == 0:
+        return f"failed: {line['error']}"
+    return f"{line['failed']} of {line['failed'] + line['seeds']} seeds failed: {line['error']}"
+
+
+def pairing_name(choice: dict[str, Any] | pd.Series) -> str:
+    return " → ".join(str(choice[key]) for key in PAIRING)
 
 
 def describe_data(metadata: dict[str, Any]) -> str:
@@ -108,97 +159,150 @@ def describe_data(metadata: dict[str, Any]) -> str:
     return f"{line} · extractors fit on {fitted_on} · seeds {seeds} · fingerprint {dataset['fingerprint']}"
 
 
-def label_free_choice(board: pd.DataFrame) -> str:
-    """What a user without labels would pick (highest silhouette) and how it really scores."""
-    ranked = board.dropna(subset=["silhouette_mean", "test_acc_mean"])
-    if ranked.empty:
-        return "Label-free choice: no pairing has a silhouette."
-    by_test = ranked.sort_values("test_acc_mean", ascending=False).reset_index(drop=True)
-    choice = ranked.loc[ranked["silhouette_mean"].idxmax()]
-    rank = int(by_test.index[(by_test[PAIRING] == choice[PAIRING]).all(axis=1)][0]) + 1
+def choice_marks(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[list[str]]:
+    """For every leaderboard row, the names of the choices that picked it (see CHOICE_MARKS)."""
+    marks: list[list[str]] = [[] for _ in range(len(board))]
+    for name, choice in picks.items():
+        if choice is None:
+            continue
+        hit = (board[PAIRING] == pd.Series({key: choice[key] for key in PAIRING})).all(axis=1).to_numpy()
+        for position in hit.nonzero()[0]:
+            marks[position].append(CHOICE_MARKS[name])
+    return marks
+
+
+def describe_choices(rows: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[str]:
+    """The headline (the validation choice and its test ACC) and the two choices beside it.
+
+    The label-free choice's rank is among every pairing of `rows`, however few a table shows.
+    """
+    lines = []
+    chosen = picks["validation"]
+    if chosen is None:
+        lines.append(
+            "Selected on validation: no validation accuracy in these results, so no pipeline is chosen "
+            "without peeking at test."
+        )
+    else:
+        lines.append(
+            f"Selected on validation (the headline): {pairing_name(chosen)}, test ACC {percent(chosen['test_acc'])} "
+            f"(val ACC {percent(chosen['val_acc'])})."
+        )
+    ranked = leaderboard(rows).dropna(subset=["test_acc_mean"])
+    label_free = picks["label_free"]
+    if label_free is None:
+        lines.append("Label-free choice: no pairing has a silhouette.")
+    else:
+        names = ranked[PAIRING].apply(tuple, axis=1).tolist()
+        rank = names.index(tuple(label_free[key] for key in PAIRING)) + 1
+        lines.append(
+            f"Label-free choice (highest silhouette): {pairing_name(label_free)}, test ACC "
+            f"{percent(label_free['test_acc'])} (rank {rank} of {len(ranked)} by test ACC)."
+        )
+    best = picks["optimistic"]
+    if best is not None:
+        lines.append(
+            f"Best of test (optimistic: chosen on the numbers it reports): {pairing_name(best)}, "
+            f"test ACC {percent(best['test_acc'])}."
+        )
+    return lines
+
+
+def describe_floors(rows: pd.DataFrame) -> str:
+    """The chance floor as one sentence: cluster ACC is one number, test ACC is per classifier."""
+    floors = chance_floors(rows)
+    if floors.empty:
+        return "Chance floor: no random-label rows."
+    per_classifier = ", ".join(f"{name} {percent(acc)}" for name, acc in floors["test_acc"].items())
     return (
-        f"Label-free choice (highest silhouette): {choice['extractor']} → {choice['clusterer']} → "
-        f"{choice['classifier']}, test ACC {100 * choice['test_acc_mean']:.1f} "
-        f"(rank {rank} of {len(by_test)} by test ACC)."
+        f"Chance floor (random labels): cluster ACC {percent(floors['cluster_acc'].mean())}; "
+        f"test ACC per classifier {per_classifier}."
     )
 
 
 def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: str = "test_acc") -> Table:
     """The rich table the terminal shows after a run and in `ferbench report`."""
-    board = leaderboard(rows, sort_by)
+    return render_board(leaderboard(rows, sort_by), choices(rows), rows, metadata, sort_by)
+
+
+def render_board(
+    board: pd.DataFrame,
+    picks: dict[str, dict[str, Any] | None],
+    rows: pd.DataFrame,
+    metadata: dict[str, Any],
+    sort_by: str = "test_acc",
+) -> Table:
+    """The rich table of a leaderboard (perhaps cut to its top rows), its choices and chance floors."""
     synthetic = bool(metadata["dataset"].get("synthetic"))
     title = "ferbench leaderboard"
     if synthetic:
         title += " — SYNTHETIC faces, NOT FER2013"
-    cluster_floor, test_floor = chance_floor(rows)
-    caption = (
-        f"{describe_data(metadata)}\n{label_free_choice(board)}\n"
-        f"Accuracies in % (mean±std over seeds), sorted by {sort_by}. "
-        f"Chance floor: cluster ACC {100 * cluster_floor:.1f}, test ACC {100 * test_floor:.1f} (random labels). "
-        "k: clusters found. Ceiling: same features, true labels. "
-        "Gaps: train − test accuracy, against true and pseudo labels. "
-        "Times: extract/cluster/fit/predict seconds."
+    with_val, with_prior = has_scores(board, "val_acc"), has_priors(board)
+    caption = "\n".join(
+        [
+            describe_data(metadata),
+            *describe_choices(rows, picks),
+            f"Accuracies in % (mean±std over seeds), sorted by {sort_by}; ◆ selected on validation. "
+            f"{describe_floors(rows)} "
+            "Chance: the row's classifier on random labels. k: clusters found. Ceiling: same features, true labels. "
+            "Gaps: train − test accuracy, against true and pseudo labels. "
+            "Times: extract/cluster/fit/predict seconds.",
+        ]
     )
     table = Table(title=title, caption=caption, title_style="bold red" if synthetic else "bold", caption_justify="left")
-    for header in ("#", "Extractor", "Clusterer", "Classifier"):
+    for header in ("#", "Extractor", "Clusterer", "Classifier", *(["Prior"] if with_prior else [])):
         table.add_column(header, no_wrap=True)
-    for header in (
-        "Cluster ACC",
-        "NMI",
-        "ARI",
-        "k",
-        "Silh.",
-        "Test ACC",
-        "Ceiling",
-        "Gap true",
-        "Gap pseudo",
-        "Times s",
-    ):
+    numbers = ["Cluster ACC", "NMI", "ARI", "k", "Silh.", *(["Val ACC"] if with_val else [])]
+    numbers += ["Test ACC", "Chance", "Ceiling", "Gap true", "Gap pseudo", "Times s"]
+    for header in numbers:
         table.add_column(header, justify="right")
-    for rank, line in board.iterrows():
+    for (rank, line), marks in zip(board.iterrows(), choice_marks(board, picks)):
+        names = [str(line[key]) for key in PAIRING] + ([str(line["prior"])] if with_prior else [])
+        number = Text(str(rank + 1)) + Text("".join(" ◆" if m == CHOICE_MARKS["validation"] else "" for m in marks))
         if line["seeds"] == 0:
-            table.add_row(
-                str(rank + 1),
-                line["extractor"],
-                line["clusterer"],
-                line["classifier"],
-                Text(f"failed: {line['error']}", style="red"),
-                *[""] * 9,
-            )
+            table.add_row(number, *names, Text(failure_note(line), style="red"), *[""] * (len(numbers) - 1))
             continue
         note = Text(f" ({line['failed']} failed)", style="red") if line["failed"] else ""
         table.add_row(
-            str(rank + 1),
-            line["extractor"],
-            line["clusterer"],
-            line["classifier"],
-            _percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
-            _plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
-            _plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
-            _clusters(line),
-            _plain(line["silhouette_mean"], line["silhouette_std"]),
-            Text.assemble(Text(_percent(line["test_acc_mean"], line["test_acc_std"]), style="bold"), note),
-            _percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
-            _percent(line["gap_true_mean"], line["gap_true_std"]),
-            _percent(line["gap_pseudo_mean"], line["gap_pseudo_std"]),
-            _seconds(line),
+            number,
+            *names,
+            percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
+            plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
+            plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
+            clusters_found(line),
+            plain(line["silhouette_mean"], line["silhouette_std"]),
+            *([percent(line["val_acc_mean"], line["val_acc_std"])] if with_val else []),
+            Text.assemble(Text(percent(line["test_acc_mean"], line["test_acc_std"]), style="bold"), note),
+            percent(line["chance_acc"]),
+            percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
+            percent(line["gap_true_mean"], line["gap_true_std"]),
+            percent(line["gap_pseudo_mean"], line["gap_pseudo_std"]),
+            stage_seconds(line),
         )
     return table
 
 
-def to_markdown(board: pd.DataFrame) -> str:
-    """A GitHub-flavoured table of the leaderboard, for READMEs and notes."""
-    lines = [
-        "| # | extractor | clusterer | classifier | cluster ACC % | NMI | ARI | test ACC % | ceiling % |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for rank, line in board.iterrows():
-        lines.append(
-            f"| {rank + 1} | {line['extractor']} | {line['clusterer']} | {line['classifier']} "
-            f"| {_percent(line['cluster_acc_mean'], line['cluster_acc_std'])} "
-            f"| {_plain(line['cluster_nmi_mean'], line['cluster_nmi_std'])} "
-            f"| {_plain(line['cluster_ari_mean'], line['cluster_ari_std'])} "
-            f"| {_percent(line['test_acc_mean'], line['test_acc_std'])} "
-            f"| {_percent(line['ceiling_acc_mean'], line['ceiling_acc_std'])} |"
-        )
+def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | None = None) -> str:
+    """A GitHub-flavoured table of the leaderboard, for READMEs and notes.
+
+    The last column names the choices that picked a row and why a pairing failed on some seeds.
+    """
+    with_val, with_prior = has_scores(board, "val_acc"), has_priors(board)
+    headers = ["#", *PAIRING, *(["prior"] if with_prior else []), "cluster ACC %", "NMI", "ARI"]
+    headers += [*(["val ACC %"] if with_val else []), "test ACC %", "chance %", "ceiling %", "note"]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    marks = choice_marks(board, picks) if picks else [[] for _ in range(len(board))]
+    for (rank, line), picked in zip(board.iterrows(), marks):
+        cells = [str(rank + 1), *(str(line[key]) for key in PAIRING), *([str(line["prior"])] if with_prior else [])]
+        cells += [
+            percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
+            plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
+            plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
+            *([percent(line["val_acc_mean"], line["val_acc_std"])] if with_val else []),
+            percent(line["test_acc_mean"], line["test_acc_std"]),
+            percent(line["chance_acc"]),
+            percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
+            "; ".join([*picked, *filter(None, [failure_note(line)])]).replace("|", "\\|"),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

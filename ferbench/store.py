@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ferbench.errors import FerbenchError
+from ferbench.files import write_atomically
 
 CSV_NAME = "results.csv"
 JSON_NAME = "results.json"
@@ -71,18 +70,6 @@ class StoredRun:
     metadata: dict[str, Any]
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write next to the target, then rename: a crash never leaves a half-written file."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
@@ -118,8 +105,8 @@ def save_run(out_dir: str | Path, frame: pd.DataFrame, metadata: dict[str, Any])
         "rows": [{k: _json_safe(v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
     }
     csv_path, json_path = folder / CSV_NAME, folder / JSON_NAME
-    _write_atomically(csv_path, frame.to_csv(index=False))
-    _write_atomically(json_path, json.dumps(document, indent=2, default=_json_safe) + "\n")
+    write_atomically(csv_path, frame.to_csv(index=False))
+    write_atomically(json_path, json.dumps(document, indent=2, default=_json_safe) + "\n")
     return csv_path, json_path
 
 

@@ -6,7 +6,7 @@ import pytest
 from rich.console import Console
 
 from ferbench.errors import FerbenchError
-from ferbench.report import chance_floor, leaderboard, render_leaderboard, to_markdown
+from ferbench.report import chance_floors, leaderboard, render_leaderboard, to_markdown
 from ferbench.store import COLUMNS, load_run, save_run, to_frame
 
 METADATA = {
@@ -65,8 +65,39 @@ def test_leaderboard_aggregates_seeds_and_sorts():
     assert broken.seeds == 0 and broken.failed == 1 and broken.error == "ValueError: boom"
 
 
-def test_chance_floor_reads_the_random_label_rows():
-    assert chance_floor(to_frame(ROWS, METADATA)) == pytest.approx((0.164, 0.143))
+def chance_row(extractor, classifier, seed, test_acc):
+    return {
+        "kind": "chance",
+        "extractor": extractor,
+        "clusterer": "(random labels)",
+        "classifier": classifier,
+        "seed": seed,
+        "status": "ok",
+        "cluster_acc": 0.16,
+        "test_acc": test_acc,
+        "train_acc": test_acc + 0.1,
+    }
+
+
+def test_chance_floor_is_per_classifier_and_counts_each_measurement_once():
+    rows = [
+        chance_row("hog", "logreg", 0, 0.10),
+        chance_row("raw", "logreg", 0, 0.20),
+        # a classifier reading images gets the same input from every extractor: seed 0 is one measurement
+        chance_row("hog", "cnn", 0, 0.30),
+        chance_row("raw", "cnn", 0, 0.30),
+        chance_row("hog", "cnn", 1, 0.10),
+        {**chance_row("raw", "cnn", 1, float("nan")), "status": "failed", "error": "boom"},
+    ]
+    floors = chance_floors(to_frame(rows, METADATA))
+    assert floors.loc["logreg", "test_acc"] == pytest.approx(0.15)
+    assert floors.loc["cnn", "test_acc"] == pytest.approx(0.20)  # pooled rows would say 0.233
+    assert floors.cluster_acc.tolist() == pytest.approx([0.16, 0.16])
+
+
+def test_each_row_shows_its_classifiers_chance_floor():
+    board = leaderboard(to_frame(ROWS, METADATA))
+    assert board.chance_acc.tolist() == pytest.approx([0.143, 0.143, 0.143])
 
 
 def test_saved_csv_and_json_round_trip(tmp_path):
@@ -98,7 +129,9 @@ def render(table) -> str:
 def test_table_shows_data_chance_floor_and_failures():
     text = render(render_leaderboard(to_frame(ROWS, METADATA), METADATA))
     assert "FER2013 · 5 per class" in text and "fingerprint abc123" in text
-    assert "Chance floor: cluster ACC 16.4, test ACC 14.3" in text
+    assert "Chance floor (random labels): cluster ACC 16.4; test ACC per classifier logreg 14.3" in text
+    assert "Best of test (optimistic: chosen on the numbers it reports): hog → kmeans → logreg, test ACC 25.0" in text
+    assert "Selected on validation: no validation accuracy in these results" in text
     assert "25.0±7.1" in text
     assert "failed: ValueError: boom" in text
     assert "SYNTHETIC" not in text
@@ -112,4 +145,7 @@ def test_synthetic_data_is_flagged_in_the_title():
 
 def test_markdown_export():
     text = to_markdown(leaderboard(to_frame(ROWS, METADATA)))
-    assert text.splitlines()[2] == "| 1 | hog | kmeans | logreg | 24.0±7.1 | – | – | 25.0±7.1 | – |"
+    assert text.splitlines()[2] == "| 1 | hog | kmeans | logreg | 24.0±7.1 | – | – | 25.0±7.1 | 14.3 | – |  |"
+    assert (
+        text.splitlines()[4] == "| 3 | broken | kmeans | logreg | – | – | – | – | 14.3 | – | failed: ValueError: boom |"
+    )

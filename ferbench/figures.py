@@ -1,0 +1,224 @@
+"""The report's figures as pure functions of arrays: numbers in, a matplotlib Figure out.
+
+Nothing here reads files or result rows, so every figure can be tested on generated arrays.
+Figures are built with the object-oriented API on the Agg canvas (no display, no pyplot state).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+UNMATCHED = -1
+_INCH_PER_FACE = 0.62
+
+
+def png_bytes(figure: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes, cropped to what it draws."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class MontageRow:
+    """One cluster's row of the montage: its caption and its faces (uint8 [m, 48, 48], m >= 0)."""
+
+    caption: str
+    faces: np.ndarray
+
+
+def montage_figure(rows: Sequence[MontageRow], faces_per_row: int = 12) -> Figure:
+    """For every cluster a row of faces nearest its centre, its caption at the left.
+
+    The faces are tiled into one image (one imshow, not one axes per face: 80 axes took seconds).
+    """
+    side, gap = 48, 4
+    count = max(1, len(rows))
+    canvas = np.full((count * (side + gap) - gap, faces_per_row * (side + gap) - gap), 255, dtype=np.uint8)
+    for row_index, row in enumerate(rows):
+        for column, face in enumerate(row.faces[:faces_per_row]):
+            top, left = row_index * (side + gap), column * (side + gap)
+            canvas[top : top + side, left : left + side] = face
+    caption_inches = 2.3
+    width = faces_per_row * _INCH_PER_FACE
+    figure = Figure(figsize=(width + caption_inches, count * _INCH_PER_FACE))
+    axes = figure.add_axes((caption_inches / (width + caption_inches), 0, width / (width + caption_inches), 1))
+    axes.imshow(canvas, cmap="gray", vmin=0, vmax=255, interpolation="nearest", aspect="equal")
+    axes.set_axis_off()
+    for row_index, row in enumerate(rows):
+        middle = row_index * (side + gap) + side / 2
+        axes.text(-8, middle, row.caption, ha="right", va="center", fontsize=9)
+    return figure
+
+
+@dataclass(frozen=True)
+class ClusterMakeup:
+    """What one cluster holds: its size, its most common true emotion and that emotion's share."""
+
+    cluster: int
+    size: int
+    majority: int
+    purity: float
+
+
+def cluster_makeup(clusters: np.ndarray, labels: np.ndarray) -> list[ClusterMakeup]:
+    """Per cluster id (noise -1 included when present), sorted by id; purity = majority share."""
+    makeup = []
+    for cluster in np.unique(clusters):
+        members = np.asarray(labels)[np.asarray(clusters) == cluster].astype(np.int64)
+        counts = np.bincount(members)
+        makeup.append(ClusterMakeup(int(cluster), len(members), int(counts.argmax()), counts.max() / len(members)))
+    return makeup
+
+
+def confusion_counts(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts [true class, predicted class], with one last column for unmatched predictions (-1)."""
+    truth, predicted = np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    columns = np.where(predicted == UNMATCHED, n_classes, predicted)
+    counts = np.zeros((n_classes, n_classes + 1), dtype=np.int64)
+    np.add.at(counts, (truth, columns), 1)
+    return counts
+
+
+def _row_shares(counts: np.ndarray) -> np.ndarray:
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+
+
+@dataclass(frozen=True)
+class _Axes:
+    """What a labelled grid says along its sides."""
+
+    columns: Sequence[str]
+    rows: Sequence[str]
+    x: str
+    y: str
+    colour: str
+
+
+def _annotated_grid(shades: np.ndarray, texts: np.ndarray, light: np.ndarray, sides: _Axes, **image: Any) -> Figure:
+    """A matrix as coloured cells, each with its text (white where `light`), its names along the sides.
+
+    Shared by the confusion matrix and the heat map; `image` goes to imshow (colour map, limits).
+    """
+    figure = Figure(layout="constrained", figsize=(2.5 + 1.0 * len(sides.columns), 1.2 + 0.62 * len(sides.rows)))
+    axes = figure.add_subplot()
+    drawn = axes.imshow(np.ma.masked_invalid(shades), aspect="auto", **image)
+    for (row, column), text in np.ndenumerate(texts):
+        colour = "white" if light[row, column] else "black"
+        axes.text(column, row, text, ha="center", va="center", fontsize=8, color=colour)
+    axes.set_xticks(range(len(sides.columns)), sides.columns, rotation=30, ha="right")
+    axes.set_yticks(range(len(sides.rows)), sides.rows)
+    axes.set_xlabel(sides.x)
+    axes.set_ylabel(sides.y)
+    figure.colorbar(drawn, ax=axes, fraction=0.05, label=sides.colour)
+    return figure
+
+
+def confusion_figure(counts: np.ndarray, names: Sequence[str]) -> Figure:
+    """Row-normalised confusion matrix, each cell with its share and count.
+
+    The unmatched column (clusters left without an emotion, noise) is drawn only when used.
+    """
+    if not counts[:, -1].any():
+        counts = counts[:, :-1]
+    columns = list(names) + (["unmatched"] if counts.shape[1] > len(names) else [])
+    shares = _row_shares(counts)
+    texts = np.vectorize(lambda share, count: f"{100 * share:.0f}%\n({count})", otypes=[object])(shares, counts)
+    sides = _Axes(columns, names, "predicted emotion (through the train map)", "true emotion", "share of the row")
+    return _annotated_grid(shares, texts, shares > 0.55, sides, cmap="Blues", vmin=0, vmax=1)
+
+
+def pareto_front(times: np.ndarray, accuracies: np.ndarray) -> np.ndarray:
+    """Indices of the points no other point beats on both time (lower) and accuracy (higher),
+    fastest first. Missing values are never on the front."""
+    times, accuracies = np.asarray(times, dtype=float), np.asarray(accuracies, dtype=float)
+    valid = np.flatnonzero(np.isfinite(times) & np.isfinite(accuracies))
+    order = valid[np.lexsort((-accuracies[valid], times[valid]))]
+    front, best = [], -np.inf
+    for index in order:
+        if accuracies[index] > best:
+            front.append(index)
+            best = accuracies[index]
+    return np.array(front, dtype=np.int64)
+
+
+def tradeoff_figure(names: Sequence[str], seconds: np.ndarray, accuracies: np.ndarray) -> Figure:
+    """Test accuracy against total time, log time axis, the Pareto front drawn and labelled."""
+    seconds = np.maximum(np.asarray(seconds, dtype=float), 1e-3)  # a stage timed at 0 s stays on a log axis
+    accuracies = 100 * np.asarray(accuracies, dtype=float)
+    front = pareto_front(seconds, accuracies)
+    figure = Figure(layout="constrained", figsize=(9, 5.2))
+    axes = figure.add_subplot()
+    axes.scatter(seconds, accuracies, color="0.6", s=22, label="pipeline")
+    axes.step(seconds[front], accuracies[front], where="post", color="tab:red", linewidth=1.4)
+    axes.scatter(seconds[front], accuracies[front], color="tab:red", s=34, zorder=3, label="Pareto front")
+    for index in front:
+        axes.annotate(
+            names[index],
+            (seconds[index], accuracies[index]),
+            xytext=(5, 4),
+            textcoords="offset points",
+            fontsize=8,
+            color="tab:red",
+        )
+    axes.set_xscale("log")
+    axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.5 1 2 5 10 ...: readable in any range
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())
+    axes.set_xlabel("total time per seed, s (extract + cluster + fit + predict; log scale)")
+    axes.set_ylabel("test ACC %")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(loc="lower right")
+    return figure
+
+
+def heatmap_figure(
+    values: np.ndarray, row_names: Sequence[str], column_names: Sequence[str], notes: np.ndarray
+) -> Figure:
+    """Mean test ACC (fractions) per cell, each cell annotated with its value and `notes` text."""
+    shown = 100 * np.asarray(values, dtype=float)
+    finite = shown[np.isfinite(shown)]
+    middle = (finite.min() + finite.max()) / 2 if finite.size else 0
+    texts = np.vectorize(lambda value, note: f"{'–' if np.isnan(value) else f'{value:.1f}'}\n{note}", otypes=[object])(
+        shown, notes
+    )
+    cmap = colormaps["viridis"].with_extremes(bad="0.85")  # cells where nothing ran: grey
+    sides = _Axes(column_names, row_names, "clusterer", "extractor", "test ACC %")
+    return _annotated_grid(shown, texts, np.nan_to_num(shown, nan=np.inf) <= middle, sides, cmap=cmap)
+
+
+def per_emotion_accuracy(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Share of each true emotion's faces predicted as that emotion (NaN for an absent emotion)."""
+    counts = confusion_counts(truth, predicted, n_classes)
+    totals = counts.sum(axis=1)
+    return np.divide(np.diag(counts[:, :n_classes]), totals, out=np.full(n_classes, np.nan), where=totals > 0)
+
+
+def per_emotion_figure(accuracies: Mapping[str, np.ndarray], names: Sequence[str]) -> Figure:
+    """Grouped bars: per emotion, the test accuracy of each pipeline given (in the order given).
+
+    A dashed line marks one in as many as there are emotions: what guessing finds on balanced data.
+    """
+    figure = Figure(layout="constrained", figsize=(max(7.0, 1.3 * len(names)), 4.6))
+    axes = figure.add_subplot()
+    width = 0.8 / max(1, len(accuracies))
+    positions = np.arange(len(names))
+    for index, (pipeline, values) in enumerate(accuracies.items()):
+        axes.bar(
+            positions + (index - (len(accuracies) - 1) / 2) * width, 100 * np.asarray(values), width, label=pipeline
+        )
+    axes.axhline(100 / len(names), color="0.3", linestyle="--", linewidth=1, label=f"guessing (1 in {len(names)})")
+    axes.set_xticks(positions, names)
+    axes.set_ylabel("test ACC % of the emotion's faces")
+    axes.set_ylim(0, 100)
+    axes.grid(True, axis="y", alpha=0.3)
+    axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    return figure

@@ -1,0 +1,184 @@
+"""The output formats of `ferbench report` for one or several runs: terminal, markdown, CSV, JSON.
+
+Several runs are shown side by side (rows matched by pairing) in the terminal and markdown,
+and stacked with a `run` column in CSV and JSON, where a program reads them. Failed and
+partial pairings appear in every format: a note in the tables, `failed`/`error` columns in
+the exports.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Sequence
+
+import pandas as pd
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ferbench.report import (
+    chance_floors,
+    choice_marks,
+    describe_choices,
+    describe_data,
+    failure_note,
+    has_scores,
+    percent,
+    render_board,
+    to_markdown,
+)
+from ferbench.selection import PAIRING
+from ferbench.views import RunView, matched, pairings_in_order, summarise_by
+
+FORMATS = ("table", "markdown", "csv", "json", "html")
+_HEADERS = {
+    "cluster_acc": "cluster ACC %",
+    "val_acc": "val ACC %",
+    "test_acc": "test ACC %",
+    "chance_acc": "chance %",
+    "ceiling_acc": "ceiling %",
+    "note": "note",
+}
+
+
+def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, str, str]]:
+    """(run index, score, header) for every column of a side-by-side table."""
+    columns = []
+    for index, view in enumerate(views):
+        scores = ["cluster_acc", *(["val_acc"] if has_scores(view.board, "val_acc") else []), "test_acc"]
+        scores += ["chance_acc", "ceiling_acc", "note"]
+        columns += [(index, score, f"{index + 1}: {_HEADERS[score]}") for score in scores]
+    return columns
+
+
+def _comparison_cell(line: pd.Series | None, score: str) -> str:
+    if line is None:
+        return "not run"
+    if score == "note":
+        return failure_note(line)
+    if score == "chance_acc":
+        return percent(line["chance_acc"])
+    return percent(line[f"{score}_mean"], line[f"{score}_std"])
+
+
+def comparison_rows(views: Sequence[RunView]) -> tuple[list[str], list[list[str]]]:
+    """Headers and cells of the side-by-side table: one row per pairing found in any run."""
+    columns = _comparison_columns(views)
+    boards = [view.board for view in views]
+    rows = []
+    for pairing in pairings_in_order(boards):
+        lines = [matched(board, pairing) for board in boards]
+        rows.append([*pairing, *(_comparison_cell(lines[index], score) for index, score, _ in columns)])
+    return [*PAIRING, *(header for _, _, header in columns)], rows
+
+
+def _run_legend(views: Sequence[RunView]) -> list[str]:
+    return [f"{index + 1}: {view.label}: {describe_data(view.metadata)}" for index, view in enumerate(views)]
+
+
+def summary_rows(summary: pd.DataFrame, kind: str) -> tuple[list[str], list[list[str]]]:
+    headers = [kind, "mean rank", "mean test ACC %", "pairings", "failed"]
+    rows = [
+        [
+            str(line[kind]),
+            "–" if pd.isna(line["mean_rank"]) else f"{line['mean_rank']:.2f}",
+            percent(line["test_acc_mean"]),
+            str(line["pairings"]),
+            str(line["failed"]),
+        ]
+        for _, line in summary.iterrows()
+    ]
+    return headers, rows
+
+
+def _rich_table(title: str, caption: str, headers: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title, caption=caption, caption_justify="left", title_style="bold")
+    for position, header in enumerate(headers):
+        table.add_column(header, no_wrap=position < len(PAIRING), justify="left" if position < 3 else "right")
+    for row in rows:
+        table.add_row(*(Text(cell, style="red") if "failed" in cell else cell for cell in row))
+    return table
+
+
+def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> RenderableType:
+    """What `ferbench report` prints: the leaderboard, runs side by side, or a `--by` summary."""
+    if by:
+        tables = []
+        for view in views:
+            headers, rows = summary_rows(summarise_by(view.board, by), by)
+            caption = f"{describe_data(view.metadata)}\nMean rank among the {by}s sharing the other two plugins."
+            tables.append(_rich_table(f"{by}s of {view.label}", caption, headers, rows))
+        return Group(*tables)
+    if len(views) == 1:
+        view = views[0]
+        return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
+    headers, rows = comparison_rows(views)
+    caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
+    return _rich_table("ferbench leaderboards side by side", caption, headers, rows)
+
+
+def markdown(views: Sequence[RunView], by: str | None = None) -> str:
+    """GitHub-flavoured tables, then the lines that say what the numbers are."""
+    if by:
+        parts = []
+        for view in views:
+            headers, rows = summary_rows(summarise_by(view.board, by), by)
+            parts += [f"**{view.label}**", "", _markdown_table(headers, rows), ""]
+        return "\n".join(parts).rstrip()
+    if len(views) == 1:
+        view = views[0]
+        notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
+        return to_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
+    headers, rows = comparison_rows(views)
+    return _markdown_table(headers, rows) + "\n\n" + "\n".join(f"- {line}" for line in _run_legend(views))
+
+
+def _tables(views: Sequence[RunView], by: str | None) -> list[pd.DataFrame]:
+    """One plain table per run: the leaderboard with the choices that picked each row, or a summary."""
+    tables = []
+    for view in views:
+        if by:
+            table = summarise_by(view.board, by)
+        else:
+            table = view.board.copy()
+            table["picked"] = ["; ".join(marks) for marks in choice_marks(view.board, view.picks)]
+        tables.append(table)
+    return tables
+
+
+def csv(views: Sequence[RunView], by: str | None = None) -> str:
+    """The leaderboard (or summary) as CSV; with several runs, stacked with a `run` column."""
+    tables = _tables(views, by)
+    if len(views) > 1:
+        tables = [table.assign(run=view.label) for table, view in zip(tables, views)]
+    return pd.concat(tables, ignore_index=True).to_csv(index=False)
+
+
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """Table rows as JSON objects, missing values as null."""
+    return json.loads(table.to_json(orient="records"))
+
+
+def to_json(views: Sequence[RunView], by: str | None = None) -> str:
+    """Every run with its data set, configuration, chance floors, the three choices and its table."""
+    runs = []
+    for view, table in zip(views, _tables(views, by)):
+        runs.append(
+            {
+                "out_dir": str(view.out_dir),
+                "dataset": view.metadata["dataset"],
+                "config": view.metadata["config"],
+                "selected": view.picks["validation"],
+                "label_free": view.picks["label_free"],
+                "optimistic": view.picks["optimistic"],
+                "chance_test_acc": chance_floors(view.rows)["test_acc"].to_dict(),
+                "by" if by else "leaderboard": ({"kind": by, "rows": _records(table)} if by else _records(table)),
+            }
+        )
+    return json.dumps({"runs": runs}, indent=2) + "\n"

@@ -1,0 +1,238 @@
+"""The five figures of a run's HTML report, built from its leaderboard and stored artifacts.
+
+The report never re-runs a plugin: the per-image figures (montage, confusion matrix,
+per-emotion accuracy) read the artifacts the engine stored, and the montage reads the face
+images from the data set the run used. Whatever is missing becomes a note in place of the
+figure, saying what is missing and how to get it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ferbench import artifacts
+from ferbench.data.dataset import EMOTIONS
+from ferbench.errors import FerbenchError
+from ferbench.figures import (
+    MontageRow,
+    cluster_makeup,
+    confusion_counts,
+    confusion_figure,
+    heatmap_figure,
+    montage_figure,
+    per_emotion_accuracy,
+    per_emotion_figure,
+    png_bytes,
+    tradeoff_figure,
+)
+from ferbench.report import pairing_name, percent
+from ferbench.selection import PAIRING
+from ferbench.views import RunView
+
+TOP_PIPELINES = 5
+NO_ARTIFACTS = "this results folder holds no per-image artifacts (runs store them in their results database)"
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """A figure of the page: PNG bytes, or a note saying why it could not be drawn."""
+
+    slug: str
+    title: str
+    caption: str
+    png: bytes | None = None
+    note: str | None = None
+
+
+def emotion_names(metadata: dict[str, Any]) -> list[str]:
+    """The emotions the run scored, by id."""
+    return list(metadata["dataset"].get("emotions") or EMOTIONS)
+
+
+def featured_pipeline(view: RunView) -> tuple[dict[str, Any] | None, str]:
+    """The pipeline the per-image figures show, and why it was chosen.
+
+    The validation choice when the run has one; otherwise the best of test, said to be optimistic.
+    """
+    if view.picks["validation"] is not None:
+        return view.picks["validation"], "selected on validation accuracy"
+    return view.picks["optimistic"], "best test ACC (optimistic: no validation accuracy in these results)"
+
+
+def load_faces(metadata: dict[str, Any], data_path: str | Path | None) -> tuple[np.ndarray | None, str]:
+    """The run's face images (uint8 [n, 48, 48]), or None and the reason they are unavailable.
+
+    Synthetic faces are regenerated; a file is read from where the run found it unless
+    `data_path` points elsewhere. The fingerprint must match, or rows would name other faces.
+    """
+    from ferbench.data.sources import load_dataset
+
+    stored = metadata["dataset"]
+    source = data_path if data_path is not None else (None if stored.get("synthetic") else stored.get("source"))
+    try:
+        dataset, _ = load_dataset(source)
+    except (FerbenchError, OSError) as error:
+        return None, f"the run's faces could not be read ({error}); point at them with --data PATH"
+    if dataset.fingerprint != stored["fingerprint"]:
+        return None, (
+            f"{source or 'the synthetic faces'} has fingerprint {dataset.fingerprint}, but the run used "
+            f"{stored['fingerprint']}; point at the run's data with --data PATH"
+        )
+    return dataset.images, ""
+
+
+def _drawn(slug: str, title: str, caption: str, draw: Callable[[], Figure]) -> ReportFigure:
+    return ReportFigure(slug, title, caption, png=png_bytes(draw()))
+
+
+def _montage(view: RunView, chosen: dict[str, Any] | None, why: str, data_path: str | Path | None) -> ReportFigure:
+    title = "What each cluster caught"
+    if chosen is None:
+        return ReportFigure("montage", title, "", note="no pipeline ran on every seed")
+    found = next(
+        (
+            clustering
+            for seed in view.metadata["config"]["seeds"]
+            if (clustering := artifacts.load_clustering(view.out_dir, chosen["extractor"], chosen["clusterer"], seed))
+        ),
+        None,
+    )
+    caption = (
+        f"{chosen['extractor']} → {chosen['clusterer']} ({why}): for every cluster of the training faces, "
+        "the faces nearest its centre, closest first; the emotion the train map gave the cluster, "
+        "its size and its purity (share of its most common true emotion)."
+    )
+    if found is None:
+        return ReportFigure("montage", title, caption, note=f"Cluster montage unavailable: {NO_ARTIFACTS}.")
+    images, reason = load_faces(view.metadata, data_path)
+    if images is None:
+        return ReportFigure("montage", title, caption, note=f"Cluster montage unavailable: {reason}.")
+    names = emotion_names(view.metadata)
+    rows = []
+    for makeup in cluster_makeup(found.clusters, found.train_labels):
+        emotion = found.cluster_to_emotion.get(makeup.cluster)
+        given = "noise" if makeup.cluster < 0 else f"→ {names[emotion] if emotion is not None else 'unmatched'}"
+        text = (
+            f"cluster {makeup.cluster} {given}\n{makeup.size} faces · purity {100 * makeup.purity:.0f}%"
+            f"\nmostly {names[makeup.majority]}"
+        )
+        faces = images[np.asarray(found.representatives.get(makeup.cluster, []), dtype=np.int64)]
+        rows.append(MontageRow(text, faces))
+    caption += f" Seed {found.seed}."
+    return _drawn("montage", title, caption, lambda: montage_figure(rows))
+
+
+def _predictions(view: RunView, pairing: dict[str, Any] | pd.Series) -> list[artifacts.PredictionArtifacts]:
+    """The stored test predictions of one pipeline, every seed that has them."""
+    stored = (
+        artifacts.load_predictions(view.out_dir, *(str(pairing[key]) for key in PAIRING), seed)
+        for seed in view.metadata["config"]["seeds"]
+    )
+    return [found for found in stored if found is not None]
+
+
+def _pooled(found: list[artifacts.PredictionArtifacts]) -> tuple[np.ndarray, np.ndarray]:
+    """True labels and predictions of every seed, one after the other."""
+    return (
+        np.concatenate([f.test_labels for f in found]),
+        np.concatenate([f.test_predictions for f in found]),
+    )
+
+
+def _confusion(view: RunView, chosen: dict[str, Any] | None, why: str) -> ReportFigure:
+    title = "Where it fails: confusion on the test faces"
+    if chosen is None:
+        return ReportFigure("confusion", title, "", note="no pipeline ran on every seed")
+    found = _predictions(view, chosen)
+    caption = (
+        f"{pairing_name(chosen)} ({why}): true emotion × emotion predicted through the train-fitted map, "
+        "each row normalised to 100%, counts in brackets"
+    )
+    if not found:
+        return ReportFigure("confusion", title, caption, note=f"Confusion matrix unavailable: {NO_ARTIFACTS}.")
+    names = emotion_names(view.metadata)
+    counts = confusion_counts(*_pooled(found), len(names))
+    seeds = " ".join(str(f.seed) for f in found)
+    caption += f", summed over seeds {seeds}." if len(found) > 1 else f", seed {seeds}."
+    return _drawn("confusion", title, caption, lambda: confusion_figure(counts, names))
+
+
+def _tradeoff(board: pd.DataFrame) -> ReportFigure:
+    title = "Accuracy against time"
+    ran = board.dropna(subset=["test_acc_mean", "total_s"])
+    caption = (
+        "Mean test ACC against mean total time of every pipeline; the red line is the Pareto front (no "
+        "pipeline is both faster and more accurate than a red point), labelled."
+    )
+    if ran.empty:
+        return ReportFigure("tradeoff", title, caption, note="No pipeline ran.")
+    names = [pairing_name(line) for _, line in ran.iterrows()]
+    return _drawn("tradeoff", title, caption, lambda: tradeoff_figure(names, ran["total_s"], ran["test_acc_mean"]))
+
+
+def best_per_cell(board: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Extractor × clusterer: the best mean test ACC over classifiers, and which classifier gave it.
+
+    Rows and columns keep the board's order (best first); a cell where nothing ran is NaN.
+    """
+    extractors = list(dict.fromkeys(board["extractor"]))
+    clusterers = list(dict.fromkeys(board["clusterer"]))
+    ran = board.dropna(subset=["test_acc_mean"])
+    best = ran.loc[ran.groupby(["extractor", "clusterer"])["test_acc_mean"].idxmax()]
+    values = best.pivot(index="extractor", columns="clusterer", values="test_acc_mean")
+    winners = best.pivot(index="extractor", columns="clusterer", values="classifier")
+    return (
+        values.reindex(index=extractors, columns=clusterers),
+        winners.reindex(index=extractors, columns=clusterers).fillna("failed"),
+    )
+
+
+def _heatmap(board: pd.DataFrame) -> ReportFigure:
+    title = "Features × clusterer"
+    caption = "Mean test ACC % of each extractor × clusterer with its best classifier (named in the cell)."
+    if board["test_acc_mean"].isna().all():
+        return ReportFigure("heatmap", title, caption, note="No pipeline ran.")
+    values, winners = best_per_cell(board)
+    return _drawn(
+        "heatmap",
+        title,
+        caption,
+        lambda: heatmap_figure(values.to_numpy(), values.index, values.columns, winners.to_numpy()),
+    )
+
+
+def _per_emotion(view: RunView) -> ReportFigure:
+    title = "Which emotions any pipeline finds"
+    top = view.board.dropna(subset=["test_acc_mean"]).head(TOP_PIPELINES)
+    caption = (
+        f"Test ACC per true emotion of the top {len(top)} pipelines of the leaderboard (share of that emotion's "
+        "test faces predicted as it, all seeds pooled)."
+    )
+    names = emotion_names(view.metadata)
+    accuracies = {}
+    for _, line in top.iterrows():
+        found = _predictions(view, line)
+        if found:
+            label = f"{pairing_name(line)} ({percent(line['test_acc_mean'])})"
+            accuracies[label] = per_emotion_accuracy(*_pooled(found), len(names))
+    if not accuracies:
+        return ReportFigure("per-emotion", title, caption, note=f"Per-emotion accuracy unavailable: {NO_ARTIFACTS}.")
+    return _drawn("per-emotion", title, caption, lambda: per_emotion_figure(accuracies, names))
+
+
+def run_figures(view: RunView, data_path: str | Path | None = None) -> list[ReportFigure]:
+    """The five figures of one run, in the order the page shows them."""
+    chosen, why = featured_pipeline(view)
+    return [
+        _montage(view, chosen, why, data_path),
+        _confusion(view, chosen, why),
+        _tradeoff(view.board),
+        _heatmap(view.board),
+        _per_emotion(view),
+    ]

@@ -1,0 +1,104 @@
+"""`ferbench report` and `ferbench run --report` as a user meets them (in-process: each
+interpreter start costs seconds, and the subprocess path is covered by test_cli)."""
+
+import io
+import json
+
+import pandas as pd
+import pytest
+
+from ferbench.cli import main
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """A small real run on the synthetic faces, with its HTML report written at the end."""
+    folder = tmp_path_factory.mktemp("cli-report")
+    run = ["run", "-e", "raw", "-e", "pca", "-c", "kmeans", "-k", "knn", "--per-class", "20", "--seeds", "0", "1"]
+    assert main([*run, "--out", str(folder / "run"), "--report"]) == 0
+    return folder
+
+
+def report(capsys, *arguments: str) -> tuple[int, str, str]:
+    code = main(["report", *arguments])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_report_writes_the_page(stored):
+    page = (stored / "run" / "report.html").read_text()
+    assert "Synthetic faces, NOT FER2013" in page and 'class="leaderboard"' in page
+    assert (stored / "run" / "report_figures" / "tradeoff.png").stat().st_size > 1000
+
+
+def test_where_and_csv(stored, capsys):
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--where", "extractor=pca", "--format", "csv")
+    assert code == 0
+    board = pd.read_csv(io.StringIO(out))
+    assert board.extractor.tolist() == ["pca"] and board.seeds.tolist() == [2]
+
+
+def test_by_extractor_in_the_terminal(stored, capsys):
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--by", "extractor")
+    assert code == 0 and "mean rank" in out and "extractors of run" in out
+
+
+def test_top_json_to_a_file(stored, capsys):
+    output = stored / "top.json"
+    code, out, err = report(
+        capsys, "--out", str(stored / "run"), "--top", "1", "--format", "json", "--output", str(output)
+    )
+    assert code == 0 and out == "" and f"Wrote {output}" in err
+    (run,) = json.loads(output.read_text())["runs"]
+    assert len(run["leaderboard"]) == 1
+    rows = pd.read_csv(stored / "run" / "results.csv").query("kind == 'pipeline'")
+    means = rows.groupby(["extractor", "clusterer", "classifier"]).val_acc.mean()
+    selected = run["selected"]
+    assert selected["by"] == "val_acc" and selected["val_acc"] == pytest.approx(means.max())
+    assert run["optimistic"]["test_acc"] == pytest.approx(run["leaderboard"][0]["test_acc_mean"])
+
+
+def test_two_folders_side_by_side(stored, capsys):
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--out", str(stored / "run"), "--format", "markdown")
+    assert code == 0
+    assert "1: test ACC %" in out.splitlines()[0] and "2: test ACC %" in out.splitlines()[0]
+
+
+def test_html_to_a_chosen_file(stored, capsys):
+    code, out, _ = report(
+        capsys, "--out", str(stored / "run"), "--format", "html", "--output", str(stored / "p/r.html")
+    )
+    assert code == 0 and f"Report: {stored / 'p' / 'r.html'}" in out
+    assert (stored / "p" / "r_figures" / "heatmap.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["--where", "colour=red"], "error: --where colour=...: the results have no column 'colour'; filter on"),
+        (["--where", "extractor=sift"], "error: no pipeline matches --where extractor=sift"),
+        (["--output", "x.txt"], "error: --output writes files: choose --format markdown, csv, json or html"),
+        (["--top", "0"], "error: --top must be at least 1, got 0"),
+    ],
+)
+def test_mistakes_are_one_line(stored, capsys, arguments, message):
+    code, _, err = report(capsys, "--out", str(stored / "run"), *arguments)
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1 and err.startswith(message), err
+
+
+def test_sorting_by_a_score_the_run_lacks_is_one_line(tmp_path, capsys):
+    run = ["run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--per-class", "20", "--seeds", "0", "--val-size", "0"]
+    assert main([*run, "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    code, _, err = report(capsys, "--out", str(tmp_path), "--sort", "val_acc")
+    assert code == 2
+    assert err.strip() == "error: cannot sort by val_acc: these results have no such score"
+
+
+def test_a_run_report_draws_every_figure_from_the_database(stored):
+    """`run --report` reads the clusterings and predictions the engine stored: no figure is a note."""
+    page = (stored / "run" / "report.html").read_text()
+    assert "unavailable" not in page
+    figures = {path.name for path in (stored / "run" / "report_figures").glob("*.png")}
+    assert figures == {"montage.png", "confusion.png", "tradeoff.png", "heatmap.png", "per-emotion.png"}

@@ -1,0 +1,127 @@
+"""The HTML report: one self-contained page, figures embedded and beside it, every name escaped,
+and a note (never a crash) where per-image artifacts or the faces are unavailable."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from ferbench import artifacts
+from ferbench.report_figures import load_faces
+from ferbench.report_html import write_html_report
+from tests.browser import CHROMIUM, Browser
+from tests.report_runs import SCRIPT, StoredArtifacts, faces_csv, write_run
+from tests.test_cli import write_csv
+
+FIGURES = ["montage", "confusion", "tradeoff", "heatmap", "per-emotion"]
+
+
+@pytest.fixture
+def stored(tmp_path):
+    data = faces_csv(tmp_path)
+    return write_run(tmp_path / "run", data), data
+
+
+@pytest.fixture
+def with_artifacts(monkeypatch, stored):
+    """The run's artifacts as the engine's results database would return them."""
+    stored_artifacts = StoredArtifacts(stored[1])
+    monkeypatch.setattr(artifacts, "load_clustering", stored_artifacts.load_clustering)
+    monkeypatch.setattr(artifacts, "load_predictions", stored_artifacts.load_predictions)
+    return stored
+
+
+def embedded(page: str) -> list[str]:
+    return re.findall(r'<figure data-figure="([a-z-]+)"><img src="data:image/png;base64,', page)
+
+
+def notes(page: str) -> list[str]:
+    return re.findall(r'<div class="figure-note" data-figure="([a-z-]+)">', page)
+
+
+def test_without_artifacts_the_per_image_figures_are_notes(stored, tmp_path):
+    page = write_html_report([stored[0]], tmp_path / "out" / "report.html").read_text()
+    assert embedded(page) == ["tradeoff", "heatmap"]
+    assert notes(page) == ["montage", "confusion", "per-emotion"]
+    assert "Cluster montage unavailable: this results folder holds no per-image artifacts" in page
+    figures = sorted(path.name for path in (tmp_path / "out" / "report_figures").iterdir())
+    assert figures == ["heatmap.png", "tradeoff.png"]
+
+
+def test_every_name_is_escaped_and_the_page_has_no_script(stored, tmp_path):
+    page = write_html_report([stored[0]], tmp_path / "report.html").read_text()
+    assert "<script" not in page.lower() and "<b>evil</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&lt;b&gt;evil&lt;/b&gt;" in page
+
+
+def test_header_and_footer_say_what_was_run(stored, tmp_path):
+    page = write_html_report([stored[0]], tmp_path / "report.html").read_text()
+    fingerprint = json.loads((stored[0] / "results.json").read_text())["dataset"]["fingerprint"]
+    for fact in (
+        "<dt>data set</dt><dd>faces (280 images)</dd>",
+        "30 per emotion × 7 emotions = 210 faces",
+        "stratified, test share 0.2, extractors fit on train",
+        "<dt>seeds</dt><dd>0 1</dd>",
+        f"<dd>{fingerprint}</dd>",
+    ):
+        assert fact in page
+    assert "Configuration and versions" in page and '<td class="name">matplotlib</td>' in page
+    assert "Selected on validation (the headline): hog → kmeans → knn, test ACC 37.0 (val ACC 43.0)." in page
+    assert '<span class="badge val">selected (val)</span>' in page
+    assert "Synthetic faces, NOT FER2013" not in page
+
+
+def test_with_artifacts_every_figure_is_embedded_and_written_beside(with_artifacts, tmp_path):
+    output = write_html_report([with_artifacts[0]], tmp_path / "report.html")
+    page = output.read_text()
+    assert embedded(page) == FIGURES and notes(page) == []
+    assert sorted(p.stem for p in (tmp_path / "report_figures").iterdir()) == sorted(FIGURES)
+    assert "hog → kmeans (selected on validation accuracy)" in page and "Seed 0." in page
+    assert "summed over seeds 0 1" in page
+
+
+def test_faces_that_moved_or_changed_give_a_note_and_data_points_at_them(with_artifacts, tmp_path):
+    run, data = with_artifacts
+    metadata = json.loads((run / "results.json").read_text())
+    moved = tmp_path / "moved.csv"
+    shutil.move(data, moved)
+    page = write_html_report([run], tmp_path / "a.html").read_text()
+    assert "Cluster montage unavailable: the run&#x27;s faces could not be read" in page
+    assert embedded(page) == FIGURES[1:]  # the other figures need no faces
+    write_csv(data, per_class=30)  # other faces at the old path
+    faces, reason = load_faces(metadata, None)
+    assert faces is None and re.fullmatch(
+        r".*faces.csv has fingerprint \w+, but the run used \w+; point at the run's data with --data PATH", reason
+    )
+    faces, reason = load_faces(metadata, moved)
+    assert faces.shape == (280, 48, 48) and reason == ""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless browser test needs Debian's chromium (apt-get install chromium)")
+def test_the_page_renders_in_a_real_browser(with_artifacts, tmp_path):
+    page = write_html_report([with_artifacts[0]], tmp_path / "report.html")
+    browser = Browser(tmp_path / "profile")
+    try:
+        browser.open(page)
+        seen = browser.evaluate(
+            """({
+              table: (t => [t.offsetWidth, t.offsetHeight, t.rows.length])(document.querySelector('table.leaderboard')),
+              figures: [...document.querySelectorAll('figure img')].map(i => [i.closest('figure').dataset.figure,
+                         i.complete, i.naturalWidth, i.offsetWidth, i.offsetHeight]),
+              scripts: document.scripts.length,
+              text: document.body.innerText,
+            })"""
+        )
+        screenshot = browser.screenshot(tmp_path / "report.png")
+    finally:
+        browser.close()
+    print(f"screenshot: {screenshot}")
+    width, height, rows = seen["table"]
+    assert width > 600 and height > 100 and rows == 9
+    assert [figure[0] for figure in seen["figures"]] == FIGURES
+    for name, complete, natural, shown_width, shown_height in seen["figures"]:
+        assert complete and natural > 100 and shown_width > 100 and shown_height > 100, name
+    assert seen["scripts"] == 0
+    assert SCRIPT in seen["text"]  # shown as text, never run as markup
+    assert screenshot.stat().st_size > 50_000
