@@ -102,7 +102,8 @@ class BalancedGaussianMixture(ClusterMixin, BaseEstimator):
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "means_")
-        return _diagonal_log_density(np.asarray(features, dtype=np.float64), self.means_, self.variances_).argmax(axis=1)
+        features = np.asarray(features, dtype=np.float64)
+        return _diagonal_log_density(features, self.means_, self.variances_).argmax(axis=1)
 
 
 @hookimpl

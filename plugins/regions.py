@@ -28,7 +28,13 @@ LOWER_FACE = (22, 48, 0, 48)  # rows top:bottom, columns left:right of a 48x48 F
 class FaceRegion(TransformerMixin, BaseEstimator):
     """Crops every image to rows [top, bottom) and columns [left, right), stateless."""
 
-    def __init__(self, top: int = LOWER_FACE[0], bottom: int = LOWER_FACE[1], left: int = LOWER_FACE[2], right: int = LOWER_FACE[3]) -> None:
+    def __init__(
+        self,
+        top: int = LOWER_FACE[0],
+        bottom: int = LOWER_FACE[1],
+        left: int = LOWER_FACE[2],
+        right: int = LOWER_FACE[3],
+    ) -> None:
         self.top = top
         self.bottom = bottom
         self.left = left
