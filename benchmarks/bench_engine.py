@@ -29,12 +29,27 @@ ROWS = 27 + 2 * 9  # pairings, and a ceiling and a chance row per extractor x cl
 
 def ferbench_run(data: Path, out: Path, *options: str) -> float:
     """Wall time of one `ferbench run` of the classical grid, seed 0, as a user runs it."""
-    picks = [f"-{flag}={name}" for flag, kind in (("e", "extractors"), ("c", "clusterers"), ("k", "classifiers"))
-             for name in GRID[kind]]
+    picks = [
+        f"-{flag}={name}"
+        for flag, kind in (("e", "extractors"), ("c", "clusterers"), ("k", "classifiers"))
+        for name in GRID[kind]
+    ]
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "ferbench", "run", *picks, "--seeds", "0", "--data", str(data), "--out", str(out),
-         *options],
+        [
+            sys.executable,
+            "-m",
+            "ferbench",
+            "run",
+            *picks,
+            "--seeds",
+            "0",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            *options,
+        ],
         capture_output=True,
         text=True,
     )

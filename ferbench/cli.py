@@ -25,10 +25,10 @@ from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import NORMALISATIONS, SplitSettings, choose_emotions
 from ferbench.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
+from ferbench.executors import check_cores, require_dask
 from ferbench.files import write_atomically
 from ferbench.formats import FORMATS
 from ferbench.plugins import PluginRegistry, load_plugins
-from ferbench.executors import check_cores, require_dask
 from ferbench.progress import RichProgress
 from ferbench.report import SORT_KEYS, render_leaderboard
 from ferbench.runner import CACHE_DIR, Coordinator
@@ -176,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--backend",
         choices=["local", "dask"],
         default="local",
-        help="local worker processes, or a Dask distributed cluster (optional extra: pip install -e \".[dask]\")",
+        help='local worker processes, or a Dask distributed cluster (optional extra: pip install -e ".[dask]")',
     )
     how.add_argument(
         "--scheduler",
@@ -420,7 +420,9 @@ def command_run(args: argparse.Namespace) -> int:
         force=args.force,
         plugin_files=tuple(str(Path(p).resolve()) for p in args.plugin),
     )
-    data = DataHandle(args.data or os.environ.get(DATA_ENV) or None, args.labels, args.ferplus, _stored_summaries(args.out))
+    data = DataHandle(
+        args.data or os.environ.get(DATA_ENV) or None, args.labels, args.ferplus, _stored_summaries(args.out)
+    )
     summary = data.summary()  # bad data fails here, before anything is written
     _announce_data(summary)
     coordinator = Coordinator(config, registry, data, args.out, warn=_warn, note=_note)

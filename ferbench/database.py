@@ -136,7 +136,7 @@ class ResultsDB:
         columns = ["key", "run_id", "finished", "cluster_key", *(c for c in COLUMNS if c in row)]
         values = [key, run_id, _now(), cluster_key, *(_sql_value(row[c]) for c in COLUMNS if c in row)]
         quoted = ", ".join(f'"{c}"' for c in columns)
-        self._db.execute(f"DELETE FROM results WHERE key = ?", (key,))
+        self._db.execute("DELETE FROM results WHERE key = ?", (key,))
         self._db.execute(f"INSERT INTO results ({quoted}) VALUES ({','.join('?' * len(values))})", values)
         if predictions is not None:
             self._db.execute(

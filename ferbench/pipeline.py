@@ -129,9 +129,7 @@ def representatives(features: np.ndarray, clusters: np.ndarray, count: int = 12)
     return chosen
 
 
-def classify(
-    classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray
-) -> Predictions:
+def classify(classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray) -> Predictions:
     """Fit on (train inputs, targets), predict train, val and test; noise points are left out."""
     train_inputs, val_inputs, test_inputs = inputs
     kept = targets >= 0

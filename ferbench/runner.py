@@ -157,7 +157,9 @@ class Coordinator:
 
     def split_summaries(self) -> dict[int, dict[str, Any]]:
         """Part sizes and twins left out, per seed, as recorded with each cached split."""
-        graph_keys = {seed: split_key(self.data.summary()["fingerprint"], self.config, seed) for seed in self.config.seeds}
+        graph_keys = {
+            seed: split_key(self.data.summary()["fingerprint"], self.config, seed) for seed in self.config.seeds
+        }
         summaries = {}
         for seed, key in graph_keys.items():
             meta = self.cache.meta("splits", key)
@@ -226,7 +228,9 @@ class _Schedule:
         return (task.seed, self._RANK[task.stage], self.order[task.key])
 
     def run(self) -> None:
-        executor = make_executor(self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler)
+        executor = make_executor(
+            self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler
+        )
         in_flight: dict[Any, _InFlight] = {}
         finished = False
         try:

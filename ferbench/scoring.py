@@ -112,5 +112,7 @@ def classifier_columns(
     if pseudo is not None:
         train_pseudo = accuracy(predicted["train"], pseudo["train"])
         test_pseudo = accuracy(predicted["test"], pseudo["test"])
-        columns.update(train_pseudo_acc=train_pseudo, test_pseudo_acc=test_pseudo, gap_pseudo=train_pseudo - test_pseudo)
+        columns.update(
+            train_pseudo_acc=train_pseudo, test_pseudo_acc=test_pseudo, gap_pseudo=train_pseudo - test_pseudo
+        )
     return columns

@@ -19,12 +19,10 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 
-from ferbench import BuildContext, Clusterer, hookimpl
+from ferbench import Clusterer, hookimpl
 
 
-def balanced_log_plan(
-    log_scores: np.ndarray, epsilon: float = 1.0, n_iter: int = 200, tol: float = 1e-4
-) -> np.ndarray:
+def balanced_log_plan(log_scores: np.ndarray, epsilon: float = 1.0, n_iter: int = 200, tol: float = 1e-4) -> np.ndarray:
     """Log of the transport plan that moves every row to the columns in proportion to
     exp(score / epsilon), subject to each row carrying 1/n and each column 1/k of the mass.
 

@@ -1,12 +1,12 @@
 """The balance-aware clusterer: equal-mass assignment, and blobs recovered."""
 
 import numpy as np
+from ferbench_plugins.balanced import BalancedGaussianMixture, balanced_log_plan
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from ferbench.plugins import load_plugins
 from ferbench.types import BuildContext
-from ferbench_plugins.balanced import BalancedGaussianMixture, balanced_log_plan
 
 
 def test_plan_gives_every_row_and_column_its_share():

@@ -60,7 +60,9 @@ def test_dask_local_cluster_gives_the_same_numbers(tmp_path, faces):
     pytest.importorskip("distributed", reason="the dask extra is not installed")
     grid = ["-e", "raw", "-c", "kmeans", "-k", "knn", "-k", "logreg", "--seeds", "0", "1", "--per-class", "40"]
     local = ferbench("run", *grid, "--data", str(faces), "--out", "local", cwd=tmp_path)
-    dask = ferbench("run", *grid, "--data", str(faces), "--out", "dask", "--backend", "dask", "--jobs", "2", cwd=tmp_path)
+    dask = ferbench(
+        "run", *grid, "--data", str(faces), "--out", "dask", "--backend", "dask", "--jobs", "2", cwd=tmp_path
+    )
     assert local.returncode == 0 and dask.returncode == 0, dask.stderr
     pd.testing.assert_frame_equal(results(tmp_path / "local")[SCORES], results(tmp_path / "dask")[SCORES])
 
@@ -137,7 +139,13 @@ def test_kill_9_loses_only_the_tasks_in_flight(tmp_path, faces, jobs):
     total = 2 * 2 * 2 + 2 * 2 * 2  # pairings x seeds, plus ceiling and chance per extractor x seed
     assert 5 <= len(finished) < total
 
-    again = subprocess.run([sys.executable, "-m", "ferbench", *command, "--jobs", jobs], cwd=tmp_path, env=env, capture_output=True, text=True)
+    again = subprocess.run(
+        [sys.executable, "-m", "ferbench", *command, "--jobs", jobs],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert again.returncode == 0, again.stderr
     assert f"resuming: {len(finished)} of {total} results are already stored" in again.stderr
     assert f"computing {total - len(finished)}" in again.stderr
@@ -171,8 +179,30 @@ def test_a_task_past_its_timeout_is_recorded_and_the_rest_finish(tmp_path, faces
     plugin.write_text(SLEEPY_CLUSTERER)
     started = time.monotonic()
     result = ferbench(
-        "run", "--plugin", str(plugin), "-e", "raw", "-c", "sleepy", "-c", "kmeans", "-k", "knn", "-k", "logreg",
-        "--seeds", "0", "--per-class", "40", "--data", str(faces), "--timeout", "2", "--jobs", jobs, cwd=tmp_path,
+        "run",
+        "--plugin",
+        str(plugin),
+        "-e",
+        "raw",
+        "-c",
+        "sleepy",
+        "-c",
+        "kmeans",
+        "-k",
+        "knn",
+        "-k",
+        "logreg",
+        "--seeds",
+        "0",
+        "--per-class",
+        "40",
+        "--data",
+        str(faces),
+        "--timeout",
+        "2",
+        "--jobs",
+        jobs,
+        cwd=tmp_path,
     )
     assert time.monotonic() - started < 40
     assert result.returncode == 1
@@ -187,14 +217,35 @@ def test_a_classifier_past_its_timeout_is_timed_out(tmp_path, faces):
     plugin = tmp_path / "fit_logging_plugin.py"
     plugin.write_text(LOGGING_CLASSIFIER)
     result = ferbench(
-        "run", "--plugin", str(plugin), "-e", "raw", "-c", "kmeans", "-k", "logging-knn", "-k", "knn", "--seeds", "0",
-        "--per-class", "40", "--data", str(faces), "--timeout", "1", cwd=tmp_path,
+        "run",
+        "--plugin",
+        str(plugin),
+        "-e",
+        "raw",
+        "-c",
+        "kmeans",
+        "-k",
+        "logging-knn",
+        "-k",
+        "knn",
+        "--seeds",
+        "0",
+        "--per-class",
+        "40",
+        "--data",
+        str(faces),
+        "--timeout",
+        "1",
+        cwd=tmp_path,
         env={"FERBENCH_FIT_LOG": str(tmp_path / "log"), "FERBENCH_FIT_SLEEP": "5"},
     )
     assert result.returncode == 1
     rows = pd.read_csv(tmp_path / "results" / "results.csv")
     slow = rows[rows.classifier == "logging-knn"]
-    assert set(slow.status) == {"timeout"} and set(slow.error) == {"classify timed out after 1 s", "reference timed out after 1 s"}
+    assert set(slow.status) == {"timeout"} and set(slow.error) == {
+        "classify timed out after 1 s",
+        "reference timed out after 1 s",
+    }
     assert set(rows[rows.classifier == "knn"].status) == {"ok"}
 
 
@@ -269,7 +320,11 @@ def test_force_recomputes_and_cache_commands(tmp_path, faces):
     assert forced.returncode == 0 and "resuming" not in forced.stderr
     info = ferbench("cache", "info", cwd=tmp_path)
     assert info.returncode == 0
-    lines = {line.split("│")[1].strip() + "/" + line.split("│")[2].strip(): line for line in info.stdout.splitlines() if line.count("│") == 5}
+    lines = {
+        line.split("│")[1].strip() + "/" + line.split("│")[2].strip(): line
+        for line in info.stdout.splitlines()
+        if line.count("│") == 5
+    }
     assert lines.keys() >= {"features/pca", "clusterings/pca", "splits/(split)", "total/"}
     assert lines["features/pca"].split("│")[3].strip() == "1"
     cleared = ferbench("cache", "clear", cwd=tmp_path)
@@ -280,7 +335,21 @@ def test_force_recomputes_and_cache_commands(tmp_path, faces):
 
 
 def test_a_warm_run_never_reads_the_data(tmp_path, faces):
-    command = ["run", "-e", "pca", "-c", "kmeans", "-k", "knn", "--seeds", "0", "--per-class", "40", "--data", str(faces)]
+    command = [
+        "run",
+        "-e",
+        "pca",
+        "-c",
+        "kmeans",
+        "-k",
+        "knn",
+        "--seeds",
+        "0",
+        "--per-class",
+        "40",
+        "--data",
+        str(faces),
+    ]
     assert ferbench(*command, cwd=tmp_path).returncode == 0
     handle = DataHandle(str(faces))
     config = RunConfig(("pca",), ("kmeans",), ("knn",), data=SplitSettings(per_class=40))
@@ -291,6 +360,8 @@ def test_a_warm_run_never_reads_the_data(tmp_path, faces):
 
 def test_jobs_times_threads_must_fit_the_cores(tmp_path):
     cores = os.cpu_count() or 1
-    result = ferbench("run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--jobs", str(cores), "--threads", "2", cwd=tmp_path)
+    result = ferbench(
+        "run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--jobs", str(cores), "--threads", "2", cwd=tmp_path
+    )
     assert result.returncode == 2
     assert f"--jobs {cores} x --threads 2 asks for {2 * cores} threads on {cores} cores" in result.stderr

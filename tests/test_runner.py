@@ -118,7 +118,10 @@ def test_image_classifiers_share_one_reference_per_seed(striped, tmp_path):
     references = rows[rows.kind != "pipeline"]
     assert sorted(references.kind) == ["ceiling", "chance"] and set(references.extractor) == {IMAGES}
     pipelines = rows[rows.kind == "pipeline"]
-    assert len(pipelines) == 2 and (pipelines.ceiling_acc == references[references.kind == "ceiling"].test_acc.iloc[0]).all()
+    assert (
+        len(pipelines) == 2
+        and (pipelines.ceiling_acc == references[references.kind == "ceiling"].test_acc.iloc[0]).all()
+    )
 
 
 def test_labels_are_only_for_scoring(striped, tmp_path):
