@@ -60,7 +60,7 @@ def _hog_lower(ctx: BuildContext):
         FaceRegion(),
         MirrorMeanHOG(pixels_per_cell=6),
         StandardScaler(),
-        PCA(n_components=10, svd_solver="full"),  # exact: randomised top-10 axes wander
+        PCA(n_components=10, svd_solver="full", random_state=ctx.seed),  # exact: randomised top-10 axes wander
     )
 
 
