@@ -105,10 +105,20 @@ def _read(job: Job, read: tuple[str, str]) -> Entry:
         raise _MissingInput(read, str(error)) from None
     if entry is None:
         raise _MissingInput(read, None)
+    _remember(index, entry)
+    return entry
+
+
+def _remember(index: tuple[str, str, str], entry: Entry) -> None:
     _RECENT[index] = entry
     if len(_RECENT) > _RECENT_SIZE:
         _RECENT.popitem(last=False)
-    return entry
+
+
+def _write(job: Job, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    """Save a stage output, and keep it in memory: the next task in this process reads it from there."""
+    StageCache(Path(job.cache_root)).save(stage, job.task.key, arrays, meta)
+    _remember((job.cache_root, stage, job.task.key), Entry(arrays, meta))
 
 
 def _one_line(error: BaseException) -> str:
@@ -147,7 +157,7 @@ def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     features = extract(extractor, fit_images, _parts(split, "images"))
     meta = {"seconds": features.seconds, "extractor": task.extractor, "seed": task.seed}
     arrays = {part: getattr(features, part) for part in PARTS}
-    StageCache(Path(job.cache_root)).save("features", task.key, arrays, meta)
+    _write(job, "features", arrays, meta)
     return Outcome(task.key, "ok", meta=meta)
 
 
@@ -167,7 +177,7 @@ def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
         "clusterer": task.clusterer,
         "seed": task.seed,
     }
-    StageCache(Path(job.cache_root)).save("clusterings", task.key, {p: getattr(clustering, p) for p in PARTS}, meta)
+    _write(job, "clusterings", {p: getattr(clustering, p) for p in PARTS}, meta)
     train_rows, train_labels = split.arrays["train_rows"], split.arrays["train_labels"]
     _, mapping = cluster_columns(clustering.train, train_labels)
     nearest = representatives(features.arrays["train"], clustering.train)
