@@ -1,7 +1,7 @@
 """Deep-learning plugins: autoencoder and SimCLR features, IDEC clustering, MLP and CNN
 classifiers.
 
-The torch estimators live in `ferbench_plugins.torch_utils` and are imported only when one is
+The torch estimators live in `ferbench_plugins.neural` and are imported only when one is
 built, so listing plugins stays fast and a missing torch marks them unavailable instead of
 breaking discovery. All of them are deterministic on the CPU for a given seed and thread
 count; `ctx.quick` shrinks every training budget to a few seconds for tests and smoke runs.
@@ -27,28 +27,29 @@ def _runtime(ctx: BuildContext) -> dict[str, Any]:
 
 
 def _autoencoder(ctx: BuildContext) -> Any:
-    from ferbench_plugins.torch_utils import ConvAutoencoder
+    from ferbench_plugins.neural.autoencoder import ConvAutoencoder
 
     return ConvAutoencoder(**_runtime(ctx), **(dict(epochs=2, width=8) if ctx.quick else {}))
 
 
 def _simclr(ctx: BuildContext) -> Any:
-    from ferbench_plugins.torch_utils import SimCLR
+    from ferbench_plugins.neural.simclr import SimCLR
 
     return SimCLR(**_runtime(ctx), **(dict(epochs=2, width=8, batch_size=64) if ctx.quick else {}))
 
 
 def _dec(ctx: BuildContext) -> Any:
-    from ferbench_plugins.torch_utils import IDEC
+    from ferbench_plugins.neural.idec import IDEC
 
     budget = dict(pretrain_epochs=30, epochs=20, update_interval=5) if ctx.quick else {}
     return IDEC(n_clusters=ctx.n_clusters, **_runtime(ctx), **budget)
 
 
 def _cnn(ctx: BuildContext) -> Any:
-    from ferbench_plugins.torch_utils import CNNClassifier
+    from ferbench_plugins.neural.cnn import CNNClassifier
 
-    return CNNClassifier(**_runtime(ctx), **(dict(epochs=5, width=8, batch_size=32) if ctx.quick else {}))
+    budget = dict(epochs=6, pretrain_epochs=2, width=8, batch_size=16) if ctx.quick else {}
+    return CNNClassifier(**_runtime(ctx), **budget)
 
 
 def _mlp(ctx: BuildContext) -> Any:
@@ -83,5 +84,10 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
 def ferbench_classifiers() -> Iterator[Classifier]:
     yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256 (scikit-learn)", _mlp, slow=True)
     yield Classifier(
-        "cnn", "Small CNN on the images, mirror/shift augmentation, 8 epochs", _cnn, consumes="images", **_SLOW
+        "cnn",
+        "Small CNN on the images: lower layers pretrained as an autoencoder (no labels, once per training set)"
+        " and frozen, top convolution and head trained, mirror augmentation",
+        _cnn,
+        consumes="images",
+        **_SLOW,
     )

@@ -51,6 +51,18 @@ def test_hdbscan_leaves_outliers_as_noise():
     assert (clusters[:350] >= 0).mean() > 0.9
 
 
+def test_hdbscan_projects_wide_features_and_still_finds_the_blobs():
+    features, truth = make_blobs(n_samples=350, centers=7, n_features=300, cluster_std=0.6, random_state=1)
+    hdbscan = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0))
+    clusters = hdbscan.fit_predict(features)
+    assert hdbscan.projection_.n_components_ == 64
+    assert adjusted_rand_score(truth, clusters) > 0.95
+    np.testing.assert_array_equal(hdbscan.predict(features), clusters)
+    narrow = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0))
+    narrow.fit(features[:, :64])
+    assert narrow.projection_ is None
+
+
 @pytest.mark.parametrize("name", ["raw", "pca", "hog", "lbp"])
 def test_extractor_features_keep_the_image_structure(name):
     images, labels = blob_images(per_class=40)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 from ferbench_plugins import deep
-from ferbench_plugins.torch_utils import LIGHT_AUGMENTATION, Augmentation, augment
+from ferbench_plugins.neural.augment import LIGHT_AUGMENTATION, Augmentation, augment
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
@@ -128,6 +128,22 @@ def test_cnn_learns_bright_half_with_arbitrary_labels() -> None:
     assert (predicted == labels).mean() > 0.9
     assert cnn.predict_proba(images[:5]).shape == (5, 2)
     np.testing.assert_array_equal(build("cnn").fit(images, labels).predict_proba(images), cnn.predict_proba(images))
+
+
+def test_cnn_pretrains_once_per_training_set_and_seed(faces: np.ndarray) -> None:
+    """Every pseudo-labelling of the same images shares one label-free backbone; other
+    images or another seed get their own, and the backbone never changes while heads train."""
+    first, second = build("cnn"), build("cnn")
+    first.fit(faces, np.arange(140) % 7)
+    before = [p.clone() for p in first.backbone_.parameters()]
+    second.fit(faces, np.arange(140) % 3)
+    assert second.backbone_ is first.backbone_
+    for old, new in zip(before, first.backbone_.parameters()):
+        torch.testing.assert_close(old, new, rtol=0, atol=0)
+    assert build("cnn").fit(faces[:100], np.arange(100) % 3).backbone_ is not first.backbone_
+    assert (
+        build("cnn", BuildContext(seed=1, quick=True)).fit(faces, np.arange(140) % 3).backbone_ is not first.backbone_
+    )
 
 
 def test_augmentation_geometry() -> None:
