@@ -9,50 +9,21 @@ a warm re-run at least 20 x faster than the cold run.
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from benchmarks.classical_grid import GRID, ROWS, grid_command
 from benchmarks.plain_grid import plain_grid
 from ferbench.data.csv_loader import load_fer2013_csv
-
-GRID = dict(
-    extractors=("raw", "pca", "hog"),
-    clusterers=("kmeans", "gmm", "agglomerative"),
-    classifiers=("logreg", "svm", "knn"),
-)
-ROWS = 27 + 2 * 9  # pairings, and a ceiling and a chance row per extractor x classifier
 
 
 def ferbench_run(data: Path, out: Path, *options: str) -> float:
     """Wall time of one `ferbench run` of the classical grid, seed 0, as a user runs it."""
-    picks = [
-        f"-{flag}={name}"
-        for flag, kind in (("e", "extractors"), ("c", "clusterers"), ("k", "classifiers"))
-        for name in GRID[kind]
-    ]
     start = time.perf_counter()
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ferbench",
-            "run",
-            *picks,
-            "--seeds",
-            "0",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            *options,
-        ],
-        capture_output=True,
-        text=True,
-    )
+    done = subprocess.run(grid_command(data, out, *options), capture_output=True, text=True)
     seconds = time.perf_counter() - start
     assert done.returncode == 0, done.stderr
     rows = pd.read_csv(out / "results.csv")

@@ -22,7 +22,7 @@ from ferbench.cache import StageCache
 from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
 from ferbench.config import RunConfig
 from ferbench.data.handle import DataHandle, dataset_metadata
-from ferbench.data.sampling import NORMALISATIONS, SplitSettings, choose_emotions
+from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings, choose_emotions
 from ferbench.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
 from ferbench.executors import check_cores, require_dask
@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         parents=[common],
         help="run pipelines and print the leaderboard",
-        description="Cluster a class-balanced sample without labels (stage 1), train a classifier on the "
-        "clusters (stage 2), and score both against the true emotions. Without --data (or "
+        description="Cluster a sample (class-balanced unless --sample) without labels (stage 1), train a "
+        "classifier on the clusters (stage 2), and score both against the true emotions. Without --data (or "
         f"${DATA_ENV}) it runs on generated synthetic faces, which are not FER2013.",
         epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n"
         "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2\n"
@@ -109,9 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--per-class",
         type=int,
-        default=547,
+        default=None,
         metavar="N",
-        help="images sampled per emotion (default 547, FER2013's rarest class)",
+        help=f"images sampled per emotion (default {SplitSettings.per_class}, FER2013's rarest class)",
+    )
+    data.add_argument(
+        "--sample",
+        type=sample_size,
+        default=None,
+        metavar="N|all",
+        help="draw N images at random in the data's own class mix instead of a class-balanced sample "
+        f"({EVERY_IMAGE}: every image); excludes --per-class",
     )
     data.add_argument(
         "--test-size",
@@ -342,9 +350,25 @@ def _resolve_device(device: str, registry: PluginRegistry, selection: dict[str, 
     return "cpu"
 
 
+def sample_size(text: str) -> SampleSize:
+    """`--sample 4000` or `--sample all`; the size is checked with the other split settings."""
+    if text == EVERY_IMAGE:
+        return EVERY_IMAGE
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of images or {EVERY_IMAGE}, got '{text}'") from None
+
+
 def _split_settings(args: argparse.Namespace) -> SplitSettings:
+    if args.sample is not None and args.per_class is not None:
+        raise FerbenchError(
+            "--sample and --per-class exclude each other: --sample draws a random sample in the data's "
+            "own class mix, --per-class a class-balanced one"
+        )
     settings = SplitSettings(
-        per_class=args.per_class,
+        per_class=SplitSettings.per_class if args.per_class is None else args.per_class,
+        sample=args.sample,
         test_size=args.test_size,
         val_size=args.val_size,
         mode=args.split,

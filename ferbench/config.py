@@ -42,6 +42,6 @@ class RunConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Flat, JSON-ready: the data settings sit beside the grid (`split` is the split mode)."""
-        settings = asdict(self.data)
+        settings = self.data.to_dict()
         settings["split"] = settings.pop("mode")
         return {**{k: v for k, v in asdict(self).items() if k != "data"}, **settings}

@@ -131,7 +131,7 @@ class _Identities:
 
 
 def split_key(fingerprint: str, config: RunConfig, seed: int) -> str:
-    return digest("split", __version__, fingerprint, asdict(config.data), seed)
+    return digest("split", __version__, fingerprint, config.data.to_dict(), seed)
 
 
 def consumes_images(registry: PluginRegistry, classifier: str) -> bool:

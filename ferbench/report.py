@@ -8,6 +8,7 @@ import pandas as pd
 from rich.table import Table
 from rich.text import Text
 
+from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
 from ferbench.selection import PAIRING, choices
 
@@ -141,12 +142,21 @@ def pairing_name(choice: dict[str, Any] | pd.Series) -> str:
     return " → ".join(str(choice[key]) for key in PAIRING)
 
 
+def describe_sample(config: dict[str, Any]) -> str:
+    """How the run drew its images: balanced per emotion, or at random in the data's own mix."""
+    sample = config.get("sample")
+    if sample is None:
+        return f"{config['per_class']} per class"
+    drawn = "every image" if sample == EVERY_IMAGE else f"{sample:,} random images"
+    return f"{drawn} (the data's own class mix, not balanced)"
+
+
 def describe_data(metadata: dict[str, Any]) -> str:
     """One line naming the data: loud when it is synthetic, so nobody mistakes it for FER2013."""
     dataset, config = metadata["dataset"], metadata["config"]
     seeds = " ".join(str(s) for s in config["seeds"])
     fitted_on = "train + unlabelled pool" if config.get("pool") else "train"
-    line = f"{dataset['name']} · {config['per_class']} per class · split {config['split']}"
+    line = f"{dataset['name']} · {describe_sample(config)} · split {config['split']}"
     if "emotions" in dataset:  # results written before emotion sets were recorded lack these
         line += (
             f" · {len(dataset['emotions'])} emotions: {', '.join(dataset['emotions'])} · labels: {dataset['labels']}"

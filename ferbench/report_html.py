@@ -27,6 +27,7 @@ from ferbench.report import (
     clusters_found,
     describe_choices,
     describe_floors,
+    describe_sample,
     failure_note,
     has_priors,
     has_scores,
@@ -168,10 +169,15 @@ def _facts(view: RunView) -> str:
         split += f", validation share of train {config['val_size']}"
     split += ", extractors fit on " + ("train + unlabelled pool" if config.get("pool") else "train")
     n_images = dataset.get("n_images")
-    sample = config["per_class"] * n_emotions
+    per_class = config.get("per_class")  # absent when the sample is random (--sample)
+    sample = (
+        describe_sample(config)
+        if per_class is None
+        else f"{per_class} per emotion × {n_emotions} emotions = {per_class * n_emotions:,} faces"
+    )
     facts = {
         "data set": f"{dataset['name']} ({n_images:,} images)" if isinstance(n_images, int) else str(dataset["name"]),
-        "sample": f"{config['per_class']} per emotion × {n_emotions} emotions = {sample:,} faces",
+        "sample": sample,
         "split": split,
         "seeds": " ".join(str(seed) for seed in config["seeds"]),
         "fingerprint": str(dataset["fingerprint"]),

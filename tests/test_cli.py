@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from html import escape
 from pathlib import Path
 
 import pandas as pd
@@ -204,3 +205,30 @@ def test_all_leaves_out_slow_and_unavailable_plugins_unless_asked(tmp_path, caps
     assert {"simclr", "autoencoder"} <= set(everything["extractor"]) and "cnn" in everything["classifier"]
     named = _selection(registry, Namespace(**{**picks, "all": False, "extractor": ["simclr"]}, slow=False))
     assert named["extractor"] == ("simclr",)
+
+
+def test_a_random_sample_is_run_and_reported_as_one(tmp_path):
+    data = write_csv(tmp_path / "faces.csv")
+    result = ferbench("run", *FAST, "--sample", "200", "--data", str(data), "--report", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    said = "200 random images (the data's own class mix, not balanced)"
+    assert f"faces · {said} · split stratified" in result.stdout
+    document = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert document["config"]["sample"] == 200 and "per_class" not in document["config"]
+    parts = document["splits"]["0"]
+    assert parts["train"] + parts["val"] + parts["test"] == 200
+    assert f"<dt>sample</dt><dd>{escape(said)}</dd>" in (tmp_path / "results" / "report.html").read_text()
+
+
+def test_impossible_samples_are_one_clear_line(tmp_path):
+    data = write_csv(tmp_path / "faces.csv")
+    for options, message in (
+        (["--sample", "300"], "error: --sample 300 asks for more images than faces holds (280)"),
+        (["--sample", "1"], "error: --sample must be at least 2 images (or all), got 1"),
+        (["--sample", "all", "--per-class", "40"], "error: --sample and --per-class exclude each other: --sample"),
+    ):
+        result = ferbench("run", *FAST, *options, "--data", str(data), cwd=tmp_path)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith(message), result.stderr
+    wrong = ferbench("run", *FAST, "--sample", "lots", cwd=tmp_path)
+    assert wrong.returncode == 2 and "--sample: expected a number of images or all, got 'lots'" in wrong.stderr

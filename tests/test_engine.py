@@ -297,6 +297,8 @@ def test_a_changed_parameter_or_data_changes_exactly_the_keys_it_decides(tmp_pat
     assert set(_keys(registry, base).values()).isdisjoint(_keys(registry, base, "data-b").values())
     other_split = dataclasses.replace(base, data=SplitSettings(test_size=0.3))
     assert set(_keys(registry, base).values()).isdisjoint(_keys(registry, other_split).values())
+    random_sample = dataclasses.replace(base, data=SplitSettings(sample=3829))
+    assert set(_keys(registry, base).values()).isdisjoint(_keys(registry, random_sample).values())
     more_threads = dataclasses.replace(base, threads=2, jobs=1)
     assert _keys(registry, base) == _keys(registry, more_threads)  # threads decide speed, not results
 

@@ -213,14 +213,18 @@ def twin_data(seed: int, n_rows: int, n_distinct: int, n_classes: int) -> Datase
     val_size=st.sampled_from([0.0, 0.2, 0.35]),
     mode=st.sampled_from(["stratified", "usage"]),
     pool=st.booleans(),
+    random_sample=st.booleans(),
 )
 def test_no_test_or_validation_face_has_a_twin_where_models_learn(
-    data_seed, split_seed, n_rows, distinct_share, n_classes, test_size, val_size, mode, pool
+    data_seed, split_seed, n_rows, distinct_share, n_classes, test_size, val_size, mode, pool, random_sample
 ):
     dataset = twin_data(data_seed, n_rows, max(2, int(distinct_share * n_rows)), n_classes)
     per_class = int(dataset.class_counts.min() * 0.8)
     assume(per_class >= 8)
-    settings = SplitSettings(per_class=per_class, test_size=test_size, val_size=val_size, mode=mode, pool=pool)
+    sample = per_class * n_classes if random_sample else None  # the same size, in the data's class mix
+    settings = SplitSettings(
+        per_class=per_class, sample=sample, test_size=test_size, val_size=val_size, mode=mode, pool=pool
+    )
     try:
         split = make_split(dataset, settings, seed=split_seed)
     except FerbenchError as error:  # twins so many that a part stays empty: a clear refusal
@@ -231,8 +235,76 @@ def test_no_test_or_validation_face_has_a_twin_where_models_learn(
     if pool:
         assert not pixels(dataset.images[split.pool_rows]) & (test | val)
         assert set(split.train_rows) <= set(split.pool_rows)
-    sample = np.concatenate([split.train_rows, split.val_rows, split.test_rows])
-    assert len(np.unique(sample)) == len(sample)
+    rows = np.concatenate([split.train_rows, split.val_rows, split.test_rows])
+    assert len(np.unique(rows)) == len(rows)
     if mode == "stratified":
-        assert len(sample) == per_class * n_classes
-        assert np.bincount(split.test_labels, minlength=n_classes).max() <= max(1, np.rint(test_size * per_class))
+        assert len(rows) == per_class * n_classes
+        counts = np.bincount(dataset.labels[rows], minlength=n_classes)
+        assert (np.bincount(split.test_labels, minlength=n_classes) <= np.maximum(1, np.rint(test_size * counts))).all()
+
+
+# --- --sample: a random sample in the data's own class mix ---------------------------------------
+
+
+def three_to_one(seed: int = 0) -> Dataset:
+    """600 happy and 200 sad noise faces (distinct, so no twins): a 3:1 class mix."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.array([3, 4], np.int8), [600, 200])
+    images = rng.integers(0, 256, (len(labels), 48, 48), dtype=np.uint8)
+    return Dataset(images, labels, np.zeros(len(labels), np.int8), "three-to-one", "generated in tests", synthetic=True)
+
+
+def sample_rows(split) -> np.ndarray:
+    return np.concatenate([split.train_rows, split.val_rows, split.test_rows])
+
+
+def test_a_random_sample_has_the_size_asked_and_the_data_s_class_mix():
+    dataset = three_to_one()
+    split = make_split(dataset, SplitSettings(sample=400), seed=0)
+    rows = sample_rows(split)
+    assert len(rows) == 400 and len(np.unique(rows)) == 400
+    happy, sad = np.bincount(dataset.labels[rows], minlength=7)[[3, 4]]
+    assert 2.5 < happy / sad < 3.6  # 3:1 like the data, where a balanced sample would be 1:1
+    assert split.emotions == ("happy", "sad")
+    test_happy, test_sad = np.bincount(split.test_labels, minlength=2)
+    assert test_happy + test_sad == 80 and (test_happy, test_sad) == (round(0.2 * happy), round(0.2 * sad))
+
+
+def test_a_random_sample_is_the_same_for_a_seed_and_another_for_another_seed():
+    dataset = three_to_one()
+    first, again, other = (make_split(dataset, SplitSettings(sample=300), seed=s) for s in (5, 5, 6))
+    for part in ("train_rows", "val_rows", "test_rows"):
+        np.testing.assert_array_equal(getattr(first, part), getattr(again, part))
+    assert set(sample_rows(first)) != set(sample_rows(other))
+
+
+def test_sample_all_takes_every_image_of_the_emotions_in_use(striped):
+    assert len(sample_rows(make_split(striped, SplitSettings(sample="all"), seed=0))) == len(striped)
+    subset = make_split(striped, SplitSettings(sample="all", emotions=("happy", "sad")), seed=0)
+    assert sorted(sample_rows(subset)) == np.flatnonzero(np.isin(striped.labels, [3, 4])).tolist()
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (SplitSettings(sample=281), "--sample 281 asks for more images than striped test faces holds (280)"),
+        (
+            SplitSettings(sample=81, emotions=("happy", "sad")),
+            "--sample 81 asks for more images than striped test faces holds of happy, sad (80)",
+        ),
+        (SplitSettings(sample=1), "--sample must be at least 2 images (or all), got 1"),
+        (SplitSettings(sample="most"), "--sample must be at least 2 images (or all), got most"),
+        (SplitSettings(sample=4), "--split stratified left the train or test part empty (--sample 4)"),
+    ],
+)
+def test_impossible_samples_are_refused(striped, settings, message):
+    with pytest.raises(FerbenchError, match=re.escape(message)):
+        make_split(striped, settings, seed=0)
+
+
+def test_settings_record_the_sample_without_changing_the_keys_of_balanced_runs():
+    fields_before_sample = ["per_class", "test_size", "val_size", "mode", "normalisation", "pool", "dedupe", "emotions"]
+    assert list(SplitSettings().to_dict()) == fields_before_sample  # so earlier task keys and caches still hold
+    random_sample = SplitSettings(sample=4000).to_dict()
+    assert list(random_sample) == fields_before_sample[1:] + ["sample"]  # per_class plays no part in it
+    assert random_sample["sample"] == 4000 and SplitSettings(sample="all").to_dict()["sample"] == "all"

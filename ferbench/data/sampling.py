@@ -26,6 +26,8 @@ NORMALISATIONS: dict[str, str] = {
 }
 SplitMode = Literal["stratified", "usage"]
 SPLIT_MODES: tuple[str, ...] = ("stratified", "usage")
+EVERY_IMAGE = "all"
+SampleSize = int | Literal["all"]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,8 @@ class SplitSettings:
     """Everything that decides which images land in which part; part of every task key.
 
     per_class:     images sampled per emotion (the sample is class-balanced).
+    sample:        instead, this many images drawn at random in the data's own class mix ("all":
+                   every image); None: the balanced `per_class` sample.
     test_size:     share of the sample held out as test ("stratified" mode).
     val_size:      share of the training part carved off as validation, used only to score
                    (0: none). With the defaults train holds 64% of the sample, val 16%, test 20%.
@@ -53,11 +57,23 @@ class SplitSettings:
     pool: bool = False
     dedupe: bool = False
     emotions: tuple[str, ...] | None = None
+    sample: SampleSize | None = None
+
+    @property
+    def sample_flag(self) -> str:
+        """The option that chose the sample, for error messages."""
+        return "--per-class" if self.sample is None else "--sample"
+
+    @property
+    def sample_option(self) -> str:
+        return f"{self.sample_flag} {self.per_class if self.sample is None else self.sample}"
 
     def check(self) -> None:
         """A clear error for a value no split can honour."""
         if self.per_class < 1:
             raise FerbenchError(f"--per-class must be at least 1, got {self.per_class}")
+        if self.sample not in (None, EVERY_IMAGE) and not (isinstance(self.sample, int) and self.sample >= 2):
+            raise FerbenchError(f"--sample must be at least 2 images (or {EVERY_IMAGE}), got {self.sample}")
         if not 0 < self.test_size < 1:
             raise FerbenchError(f"--test-size must be between 0 and 1, got {self.test_size}")
         if not 0 <= self.val_size < 1:
@@ -70,7 +86,12 @@ class SplitSettings:
             )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings as task keys and results files record them: a balanced sample has no
+        `sample` entry (so keys made before `--sample` existed still match), a random one no
+        `per_class` (it plays no part)."""
+        settings = asdict(self)
+        settings.pop("per_class" if self.sample is not None else "sample")
+        return settings
 
 
 @dataclass(frozen=True)
@@ -154,6 +175,16 @@ def balanced_rows(
     return np.sort(np.concatenate(chosen))
 
 
+def random_rows(n_rows: int, size: SampleSize, rng: np.random.Generator, note: str) -> np.ndarray:
+    """Sorted positions of `size` of `n_rows` rows drawn uniformly at random, or all of them
+    for "all": a sample in the data's own class mix; `note` says what holds the rows, for the error."""
+    if size == EVERY_IMAGE:
+        return np.arange(n_rows)
+    if size > n_rows:
+        raise FerbenchError(f"--sample {size} asks for more images than {note} ({n_rows:,})")
+    return np.sort(rng.choice(n_rows, size=size, replace=False))
+
+
 def grouped_holdout(labels: np.ndarray, groups: np.ndarray, share: float, rng: np.random.Generator) -> np.ndarray:
     """bool mask of the rows held out: about `share` of every label, whole groups only.
 
@@ -201,7 +232,8 @@ def unlabelled_pool(groups: np.ndarray, candidates: np.ndarray, held_out: np.nda
 
 
 def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
-    """Balanced sample of `dataset`, normalised, split into train, validation and test for one seed.
+    """A sample of `dataset` (balanced, or random with `settings.sample`), normalised, split into
+    train, validation and test for one seed.
 
     Validation is carved from the training part like test from the sample: stratified, seeded,
     whole twin groups. Extractors and clusterers fit on train (or the pool) only.
@@ -216,7 +248,11 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
         candidates = np.intersect1d(candidates, deduplicated_rows(dataset), assume_unique=True)
     rng = np.random.default_rng(seed)
     note = " after --dedupe" if settings.dedupe else ""
-    rows = candidates[balanced_rows(labels[candidates], settings.per_class, rng, emotions, note)]
+    if settings.sample is None:
+        rows = candidates[balanced_rows(labels[candidates], settings.per_class, rng, emotions, note)]
+    else:
+        chosen = "" if settings.emotions is None else f" of {', '.join(emotions)}"
+        rows = candidates[random_rows(len(candidates), settings.sample, rng, f"{dataset.name} holds{chosen}{note}")]
     groups = dataset.twin_groups
     twins_left_out = 0
     if settings.mode == "stratified":
@@ -230,9 +266,7 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
         twin_of_train = np.isin(groups[test_rows], groups[train_rows])
         test_rows, twins_left_out = test_rows[~twin_of_train], int(twin_of_train.sum())
     if len(test_rows) == 0 or len(train_rows) == 0:
-        raise FerbenchError(
-            f"--split {settings.mode} left the train or test part empty (--per-class {settings.per_class})"
-        )
+        raise FerbenchError(f"--split {settings.mode} left the train or test part empty ({settings.sample_option})")
     val_rows = train_rows[:0]
     if settings.val_size > 0:
         held = grouped_holdout(labels[train_rows], groups[train_rows], settings.val_size, rng)
@@ -240,7 +274,7 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
         if len(val_rows) == 0 or len(train_rows) == 0:
             raise FerbenchError(
                 f"--val-size {settings.val_size} leaves the train or validation part empty "
-                f"(--per-class {settings.per_class}): use --val-size 0 or a larger --per-class"
+                f"({settings.sample_option}): use --val-size 0 or a larger {settings.sample_flag}"
             )
     pool_rows = unlabelled_pool(groups, candidates, np.concatenate([test_rows, val_rows])) if settings.pool else None
 
