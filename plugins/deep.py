@@ -48,7 +48,7 @@ def _dec(ctx: BuildContext) -> Any:
 def _cnn(ctx: BuildContext) -> Any:
     from ferbench_plugins.neural.cnn import CNNClassifier
 
-    budget = dict(epochs=6, pretrain_epochs=2, width=8, batch_size=16) if ctx.quick else {}
+    budget = dict(epochs=4, pretrain_epochs=2, width=8, batch_size=16) if ctx.quick else {}
     return CNNClassifier(**_runtime(ctx), **budget)
 
 

@@ -59,7 +59,7 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
 
     def __init__(
         self,
-        epochs: int = 8,
+        epochs: int = 6,
         pretrain_epochs: int = 5,
         width: int = 16,
         batch_size: int = 128,
