@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -68,3 +70,13 @@ class Sleepy(KMeans):
 def ferbench_clusterers():
     yield Clusterer("sleepy", "never finishes", lambda ctx: Sleepy(n_clusters=ctx.n_clusters))
 """
+
+_HELD: list[bytearray] = []
+
+
+def grow_and_report_pid(megabytes: int) -> int:
+    """A task that keeps `megabytes` in its worker (as a plugin's per-process memo does) and
+    names the worker process."""
+    _HELD.append(bytearray(megabytes * 2**20))
+    time.sleep(1.2)  # loky checks a worker's memory at most once a second
+    return os.getpid()

@@ -367,3 +367,22 @@ def test_jobs_times_threads_must_fit_the_cores(tmp_path):
     )
     assert result.returncode == 2
     assert f"--jobs {cores} x --threads 2 asks for {2 * cores} threads on {cores} cores" in result.stderr
+
+
+def test_workers_keep_what_they_memoise() -> None:
+    """Loky replaces a worker whose memory grew by 300 MB (its leak check); ferbench's workers
+    keep theirs, so per-process memos (landmark detections, pretrained layers) survive."""
+    from joblib.externals.loky import get_reusable_executor
+
+    from ferbench.executors import keep_worker_memory
+    from tests.engine_helpers import grow_and_report_pid
+
+    def pids(**options: object) -> list[int]:
+        pool = get_reusable_executor(max_workers=1, reuse=False, **options)
+        try:
+            return [pool.submit(grow_and_report_pid, megabytes).result() for megabytes in (1, 400, 1)]
+        finally:
+            pool.shutdown(wait=True, kill_workers=True)
+
+    assert len(set(pids())) > 1  # loky's default: the grown worker was replaced
+    assert len(set(pids(initializer=keep_worker_memory))) == 1
