@@ -4,6 +4,7 @@ points in sparse regions unassigned (noise, id -1), which the scores count as wr
 
 from __future__ import annotations
 
+import warnings
 from typing import Iterator
 
 import numpy as np
@@ -78,7 +79,9 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         import hdbscan
 
         features = self._projected(features)
-        labels, _ = hdbscan.approximate_predict(self.model_, features)
+        with warnings.catch_warnings():  # "no clusters, all noise": the scores already say so, per seed
+            warnings.filterwarnings("ignore", "Clusterer does not have any defined clusters", UserWarning)
+            labels, _ = hdbscan.approximate_predict(self.model_, features)
         return self._fill_noise(features, np.asarray(labels, dtype=np.int64))
 
 

@@ -51,6 +51,14 @@ def test_hdbscan_leaves_outliers_as_noise():
     assert (clusters[:350] >= 0).mean() > 0.9
 
 
+@pytest.mark.filterwarnings("error")
+def test_hdbscan_that_finds_no_cluster_predicts_noise_quietly():
+    features = np.random.default_rng(0).normal(size=(200, 5))
+    hdbscan = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0)).set_params(min_cluster_size=150)
+    assert set(hdbscan.fit_predict(features)) == {-1}
+    assert set(hdbscan.predict(features)) == {-1}
+
+
 def test_hdbscan_projects_wide_features_and_still_finds_the_blobs():
     features, truth = make_blobs(n_samples=350, centers=7, n_features=300, cluster_std=0.6, random_state=1)
     hdbscan = REGISTRY.get("clusterer", "hdbscan").build(BuildContext(seed=0))
