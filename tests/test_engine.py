@@ -96,6 +96,9 @@ def _run_in_background(tmp_path: Path, faces: Path, log: Path, *extra: str) -> s
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # its worker processes share its process group
+        # A suite started in the background (`cmd &` in a script) ignores SIGINT, and so would
+        # the run, which Python then never interrupts: give it the default a terminal gives.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     return process, command, env
 
