@@ -50,9 +50,10 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         import hdbscan
 
         size = self.min_cluster_size or max(5, len(features) // (4 * self.expected_clusters))
-        too_wide = self.max_dims is not None and features.shape[1] > self.max_dims
-        dims = min(self.max_dims or 0, len(features))
-        self.projection_ = PCA(dims, random_state=self.random_state).fit(features) if too_wide else None
+        self.projection_ = None
+        if self.max_dims is not None and features.shape[1] > self.max_dims:
+            dims = min(self.max_dims, len(features))
+            self.projection_ = PCA(dims, random_state=self.random_state).fit(features)
         features = self._projected(features)
         self.model_ = hdbscan.HDBSCAN(min_cluster_size=size, min_samples=self.min_samples, prediction_data=True)
         labels = self.model_.fit_predict(features)

@@ -81,9 +81,10 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
 
     def fit(self, images: np.ndarray, y: np.ndarray) -> "CNNClassifier":
         self.classes_, targets = np.unique(np.asarray(y), return_inverse=True)
-        self.pretrained_key_ = (_digest(images), *self._pretraining())
+        digest = _digest(images)
+        self.pretrained_key_ = (digest, *self._pretraining())
         self.backbone_ = _memoised(_PRETRAINED, self.pretrained_key_, _PRETRAINED_SIZE, lambda: self._pretrain(images))
-        maps = self._maps(images), self._maps(images[:, :, ::-1])
+        maps = self._maps(images, digest), self._maps(images[:, :, ::-1])
         with self._session() as generator:
             t = torch.as_tensor(targets, dtype=torch.long, device=self.device)
             top = copy.deepcopy(self.backbone_.top).requires_grad_(True)
@@ -127,12 +128,13 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
         backbone = nn.ModuleDict({"bottom": trunk[:-_TOP_LAYERS], "top": trunk[-_TOP_LAYERS:]})
         return backbone.eval().requires_grad_(False)
 
-    def _maps(self, images: np.ndarray) -> Tensor:
-        """The frozen layers' output for `images`, memoised: every fit on a seed sees the same parts."""
+    def _maps(self, images: np.ndarray, digest: str | None = None) -> Tensor:
+        """The frozen layers' output for `images` (whose `digest` fit already knows), memoised:
+        every fit on a seed sees the same parts."""
 
         def compute() -> Tensor:
             with self._session():
                 bottom = self.backbone_.bottom
                 return apply_batched(bottom, bottom, to_tensor(images, self.device))
 
-        return _memoised(_MAPS, (*self.pretrained_key_, _digest(images)), _MAPS_SIZE, compute)
+        return _memoised(_MAPS, (*self.pretrained_key_, digest or _digest(images)), _MAPS_SIZE, compute)
