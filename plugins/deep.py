@@ -9,8 +9,11 @@ count; `ctx.quick` shrinks every training budget to a few seconds for tests and 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Iterator
 
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -52,11 +55,23 @@ def _cnn(ctx: BuildContext) -> Any:
     return CNNClassifier(**_runtime(ctx), **budget)
 
 
+class FixedBudgetMLP(MLPClassifier):
+    """scikit-learn's MLP trained for at most `max_iter` epochs, without the ConvergenceWarning:
+    the budget is the design, not a symptom. 100 epochs fit the pseudo-labels of a 2,450-image
+    training part perfectly on hog, pca and raw features (300, the previous default, tripled
+    the cost for nothing the scores could see). No early stopping: its stratified hold-out fails
+    on pseudo-label classes with one member."""
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "FixedBudgetMLP":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            return super().fit(X, y)
+
+
 def _mlp(ctx: BuildContext) -> Any:
-    # No early stopping: its stratified hold-out fails on pseudo-label classes with one member.
     return make_pipeline(
         StandardScaler(),
-        MLPClassifier(hidden_layer_sizes=(256,), alpha=1e-3, max_iter=50 if ctx.quick else 300, random_state=ctx.seed),
+        FixedBudgetMLP(hidden_layer_sizes=(256,), alpha=1e-3, max_iter=50 if ctx.quick else 100, random_state=ctx.seed),
     )
 
 
@@ -64,12 +79,12 @@ def _mlp(ctx: BuildContext) -> Any:
 def ferbench_extractors() -> Iterator[Extractor]:
     yield Extractor(
         "autoencoder",
-        "Convolutional autoencoder (MSE reconstruction), 64-d bottleneck, 20 epochs",
+        "Convolutional autoencoder (MSE reconstruction), 64-d bottleneck, 10 epochs",
         _autoencoder,
         **_SLOW,
     )
     yield Extractor(
-        "simclr", "SimCLR contrastive CNN (NT-Xent, T=0.5), 64-d L2-normalised, 25 epochs", _simclr, **_SLOW
+        "simclr", "SimCLR contrastive CNN (NT-Xent, T=0.5), 64-d L2-normalised, 12 epochs", _simclr, **_SLOW
     )
 
 
@@ -82,7 +97,7 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
 
 @hookimpl
 def ferbench_classifiers() -> Iterator[Classifier]:
-    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256 (scikit-learn)", _mlp, slow=True)
+    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256, at most 100 epochs (scikit-learn)", _mlp, slow=True)
     yield Classifier(
         "cnn",
         "Small CNN on the images: lower layers pretrained as an autoencoder (no labels, once per training set)"

@@ -18,7 +18,7 @@ class ConvAutoencoder(TransformerMixin, TorchEstimator):
         self,
         n_components: int = 64,
         width: int = 16,
-        epochs: int = 20,
+        epochs: int = 10,
         batch_size: int = 128,
         lr: float = 2e-3,
         seed: int = 0,
