@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Iterator
 
 import numpy as np
@@ -76,6 +78,23 @@ def _canvas(face: np.ndarray, pad: int) -> np.ndarray:
     return cv2.cvtColor(big, cv2.COLOR_GRAY2RGB)
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for a moment: mediapipe's C++ graph writes its
+    start-up notices there directly, past Python's warnings and absl's log settings, and a
+    run's stderr is for ferbench's own lines."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def detect_landmarks(
     images: np.ndarray, *, refine: bool = True, min_detection_confidence: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +103,6 @@ def detect_landmarks(
     Faces missed at the first try are retried at other pads with a lower threshold; rows of
     faces never found are left zero.
     """
-    os.environ.setdefault("GLOG_minloglevel", "2")  # keep mediapipe's INFO/WARNING lines off the run's stderr
     from mediapipe.python.solutions.face_mesh import FaceMesh
 
     faces = to_uint8(np.asarray(images, dtype=np.float32))
@@ -96,6 +114,8 @@ def detect_landmarks(
         with FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
         ) as mesh:
+            with _native_stderr_silenced():  # the graph's first runs log XNNPACK and TFLite notices
+                mesh.process(_canvas(faces[0], PAD))
             for pad in pads:
                 for i in np.flatnonzero(~found):
                     result = mesh.process(_canvas(faces[i], pad))

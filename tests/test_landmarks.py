@@ -121,3 +121,11 @@ def test_each_image_set_is_detected_once(faces: Faces) -> None:
     assert again is first  # same pixels: the slow detection did not run again
     other = cached_detection(some[:10], refine=True, min_detection_confidence=0.5)
     np.testing.assert_array_equal(other[0], first[0][:10])
+
+
+@pytest.mark.realdata
+def test_detection_leaves_stderr_to_ferbench(faces: Faces, capfd: pytest.CaptureFixture[str]) -> None:
+    """mediapipe's native start-up notices (XNNPACK, feedback manager, ROI projection) went
+    straight to file descriptor 2, a few lines per worker in every run's output."""
+    detect_landmarks(faces[0][:10])
+    assert capfd.readouterr().err == ""
