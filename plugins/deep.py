@@ -97,7 +97,9 @@ def ferbench_clusterers() -> Iterator[Clusterer]:
 
 @hookimpl
 def ferbench_classifiers() -> Iterator[Classifier]:
-    yield Classifier("mlp", "Multi-layer perceptron, one hidden layer of 256, at most 100 epochs (scikit-learn)", _mlp, slow=True)
+    yield Classifier(
+        "mlp", "Multi-layer perceptron, one hidden layer of 256, at most 100 epochs (scikit-learn)", _mlp, slow=True
+    )
     yield Classifier(
         "cnn",
         "Small CNN on the images: lower layers pretrained as an autoencoder (no labels, once per training set)"
