@@ -13,6 +13,8 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ DB_NAME = "ferbench.db"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, status TEXT, command TEXT,
-    config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER
+    config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER, host TEXT, pid INTEGER
 );
 CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, cluster_key TEXT);
 CREATE TABLE IF NOT EXISTS clusterings (
@@ -62,6 +64,16 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 class ResultsDB:
     """One results database; open it with `ResultsDB.open(folder)`."""
 
@@ -81,10 +93,11 @@ class ResultsDB:
             connection.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise FerbenchError(f"cannot open the results database {path}: {error}") from error
-        known = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
-        for column in COLUMNS:  # databases from older versions gain new columns
-            if column not in known:
-                connection.execute(f'ALTER TABLE results ADD COLUMN "{column}"')
+        for table, columns in (("results", COLUMNS), ("runs", ("host", "pid"))):
+            known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+            for column in columns:  # databases from older versions gain new columns
+                if column not in known:
+                    connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}"')
         connection.commit()
         return cls(connection, path)
 
@@ -93,9 +106,16 @@ class ResultsDB:
 
     # runs
     def start_run(self, command: str, config: dict, dataset: dict, versions: dict) -> int:
+        """Record a new run as running, after marking earlier runs whose process died (kill -9,
+        a crash, a power cut) as killed: none of them can still be running."""
+        host = socket.gethostname()
+        for run_id, pid in self._db.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
+            if pid is None or pid == os.getpid() or not _alive(pid):
+                self._db.execute("UPDATE runs SET status = 'killed' WHERE id = ?", (run_id,))
         cursor = self._db.execute(
-            "INSERT INTO runs (started, status, command, config, dataset, versions) VALUES (?, 'running', ?, ?, ?, ?)",
-            (_now(), command, json.dumps(config), json.dumps(dataset), json.dumps(versions)),
+            "INSERT INTO runs (started, status, command, config, dataset, versions, host, pid)"
+            " VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+            (_now(), command, json.dumps(config), json.dumps(dataset), json.dumps(versions), host, os.getpid()),
         )
         self._db.commit()
         return int(cursor.lastrowid)
@@ -106,11 +126,6 @@ class ResultsDB:
             (_now(), status, skipped, computed, run_id),
         )
         self._db.commit()
-
-    def runs(self) -> list[dict[str, Any]]:
-        cursor = self._db.execute("SELECT * FROM runs ORDER BY id")
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor]
 
     # results
     def ok_keys(self, keys: Iterable[str]) -> set[str]:

@@ -158,6 +158,9 @@ def test_kill_9_loses_only_the_tasks_in_flight(tmp_path, faces, jobs):
     assert fits_after == total - len(finished)  # nothing that had finished was fitted again
     assert fits_before <= len(finished) + int(jobs)  # at most the tasks in flight were lost
     assert len(results(tmp_path / "results")) == total
+    with sqlite3.connect(database) as connection:
+        runs = connection.execute("SELECT status, skipped, computed FROM runs ORDER BY id").fetchall()
+    assert runs == [("killed", None, None), ("completed", len(finished), total - len(finished))]
 
 
 def test_ctrl_c_keeps_every_finished_result(tmp_path, faces):
