@@ -3,5 +3,5 @@
 from ferbench.hookspecs import hookimpl
 from ferbench.types import BuildContext, Classifier, Clusterer, Extractor
 
-__version__ = "0.1.0"
+__version__ = "0.1.1"
 __all__ = ["BuildContext", "Classifier", "Clusterer", "Extractor", "hookimpl", "__version__"]

@@ -91,14 +91,21 @@ def _nearest_centroid(train: np.ndarray, clusters: np.ndarray, test: np.ndarray)
     return ids[distances.argmin(axis=1)]
 
 
-def _silhouette(features: np.ndarray, clusters: np.ndarray, seed: int) -> float:
-    """Label-free quality of a clustering (higher is better); NaN when it is undefined."""
+def silhouette(features: np.ndarray, clusters: np.ndarray, seed: int) -> float:
+    """Label-free quality of a clustering (higher is better); NaN when it is undefined.
+
+    Noise points (id -1) count as 0, as singletons do in scikit-learn's silhouette: the
+    silhouette of the clustered points times their share. Without that, a clustering that
+    calls nearly every face noise scores best on the few tight ones it kept, and became the
+    label-free choice of the whole grid.
+    """
     kept = clusters >= 0
     n_groups = len(np.unique(clusters[kept]))
     if not 2 <= n_groups < kept.sum():
         return float("nan")
     sample = min(2000, int(kept.sum()))
-    return float(silhouette_score(features[kept], clusters[kept], sample_size=sample, random_state=seed))
+    clustered = silhouette_score(features[kept], clusters[kept], sample_size=sample, random_state=seed)
+    return float(clustered * kept.mean())
 
 
 def cluster(clusterer: Any, features: Features, seed: int) -> Clustering:
@@ -115,7 +122,7 @@ def cluster(clusterer: Any, features: Features, seed: int) -> Clustering:
 
     val, test = assign(features.val, "val"), assign(features.test, "test")
     seconds = time.perf_counter() - start
-    return Clustering(train, val, test, seconds, _silhouette(features.train, train, seed))
+    return Clustering(train, val, test, seconds, silhouette(features.train, train, seed))
 
 
 def representatives(features: np.ndarray, clusters: np.ndarray, count: int = 12) -> dict[int, np.ndarray]:

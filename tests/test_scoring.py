@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from ferbench.pipeline import silhouette
 from ferbench.scoring import UNMATCHED, ClusterMap, score_clustering
 
 
@@ -30,6 +31,21 @@ def test_noise_counts_as_wrong_and_is_reported():
     assert scores.acc == pytest.approx(3 / 6)
     assert scores.n_clusters == 2
     assert scores.noise_fraction == pytest.approx(0.5)
+
+
+def test_noise_counts_as_zero_in_the_silhouette():
+    """Two tight far-apart groups of 10 in a diffuse cloud of 180: calling the cloud noise must
+    not make the clustering look better than one that assigns every point."""
+    rng = np.random.default_rng(0)
+    tight = np.concatenate([rng.normal(-10, 0.1, (10, 2)), rng.normal(10, 0.1, (10, 2))])
+    features = np.concatenate([tight, rng.normal(0, 4, (180, 2))])
+    pairs = np.repeat([0, 1], 10)
+    clustered_only = silhouette(features[:20], pairs, seed=0)
+    assert clustered_only > 0.95
+    noisy = silhouette(features, np.concatenate([pairs, np.full(180, -1)]), seed=0)
+    assert noisy == pytest.approx(clustered_only * 20 / 200)
+    halves = silhouette(features, (features[:, 0] > 0).astype(int), seed=0)
+    assert halves > noisy
 
 
 def test_extra_clusters_stay_unmatched():
