@@ -17,7 +17,7 @@ import os
 import sys
 import warnings
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 import numpy as np
@@ -114,12 +114,13 @@ def detect_landmarks(
         with FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
         ) as mesh:
-            with _native_stderr_silenced():  # the graph's first runs log XNNPACK and TFLite notices
-                mesh.process(_canvas(faces[0], PAD))
             for pad in pads:
+                quiet = True  # the graph logs XNNPACK and TFLite notices until its first face at a canvas size
                 for i in np.flatnonzero(~found):
-                    result = mesh.process(_canvas(faces[i], pad))
+                    with _native_stderr_silenced() if quiet else nullcontext():
+                        result = mesh.process(_canvas(faces[i], pad))
                     if result.multi_face_landmarks:
+                        quiet = False
                         shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
                         found[i] = True
     return shapes, found
