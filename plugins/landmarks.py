@@ -111,9 +111,11 @@ def detect_landmarks(
     for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
         if found.all():
             break
-        with FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
-        ) as mesh:
+        with _native_stderr_silenced():  # its calculators open, and log, in the graph's own threads
+            mesh = FaceMesh(
+                static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
+            )
+        with mesh:
             for pad in pads:
                 quiet = True  # the graph logs XNNPACK and TFLite notices until its first face at a canvas size
                 for i in np.flatnonzero(~found):
