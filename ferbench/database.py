@@ -110,7 +110,7 @@ class ResultsDB:
         a crash, a power cut) as killed: none of them can still be running."""
         host = socket.gethostname()
         for run_id, pid in self._db.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
-            if pid is None or pid == os.getpid() or not _alive(pid):
+            if pid == os.getpid() or not _alive(pid):
                 self._db.execute("UPDATE runs SET status = 'killed' WHERE id = ?", (run_id,))
         cursor = self._db.execute(
             "INSERT INTO runs (started, status, command, config, dataset, versions, host, pid)"

@@ -58,9 +58,8 @@ def _cnn(ctx: BuildContext) -> Any:
 class FixedBudgetMLP(MLPClassifier):
     """scikit-learn's MLP trained for at most `max_iter` epochs, without the ConvergenceWarning:
     the budget is the design, not a symptom. 100 epochs fit the pseudo-labels of a 2,450-image
-    training part perfectly on hog, pca and raw features (300, the previous default, tripled
-    the cost for nothing the scores could see). No early stopping: its stratified hold-out fails
-    on pseudo-label classes with one member."""
+    training part perfectly on hog, pca and raw features. No early stopping: its stratified
+    hold-out fails on pseudo-label classes with one member."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> "FixedBudgetMLP":
         with warnings.catch_warnings():

@@ -68,7 +68,7 @@ def test_factory_maps_context_and_clones(name: str) -> None:
     assert build(name, BuildContext()).get_params()["epochs"] > params["epochs"]  # quick shrinks the budget
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # quick mode stops early
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")  # its epoch budget is the design
 def test_mlp_clones_and_learns() -> None:
     features, labels = make_blobs(n_samples=140, centers=3, n_features=8, random_state=0)
     mlp = build("mlp")

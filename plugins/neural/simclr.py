@@ -19,7 +19,7 @@ class SimCLR(TransformerMixin, TorchEstimator):
     outputs before that head (4 * width dimensions).
 
     The budget is a fixed epoch count, not a time limit, so results do not depend on machine
-    load. The default (12 epochs, width 16) costs about 3 CPU-minutes on 2,450 images.
+    load. The default (12 epochs, width 16) costs about 2.5 CPU-minutes on 2,450 images.
     """
 
     def __init__(
