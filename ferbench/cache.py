@@ -1,4 +1,4 @@
-"""The stage cache: splits, features and clusterings on disk, under their task keys.
+"""The stage cache: splits, features, clusterings and plugins' shared memos on disk, under their keys.
 
 A later run that adds one classifier re-uses every feature matrix and clustering. Each entry
 is one uncompressed `.npz` file (its zip CRCs catch corruption), written beside its final
@@ -21,7 +21,7 @@ import numpy as np
 
 CACHE_FORMAT = 1
 _META = "__meta__"
-STAGES = ("splits", "features", "clusterings")
+STAGES = ("splits", "features", "clusterings", "memos")
 
 
 class CorruptEntry(Exception):
@@ -93,11 +93,13 @@ class StageCache:
         return found
 
     def clear(self) -> tuple[int, int]:
-        """Remove every entry; returns (files, bytes) removed."""
+        """Remove every entry (and the memos' lock files); returns (entries, bytes) removed."""
         files = size = 0
         for stage in STAGES:
             for path in (self.root / stage).glob("*.npz"):
                 size += path.stat().st_size
                 path.unlink()
                 files += 1
+            for lock in (self.root / stage).glob("*.lock"):
+                lock.unlink()
         return files, size

@@ -25,7 +25,7 @@ from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings, choose_emotions
 from ferbench.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
-from ferbench.executors import check_cores, require_dask
+from ferbench.executors import JOBS_ENV, check_cores, require_dask, resolve_jobs
 from ferbench.files import write_atomically
 from ferbench.formats import FORMATS
 from ferbench.plugins import PluginRegistry, load_plugins
@@ -166,11 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     how.add_argument(
         "--jobs",
-        type=int,
-        default=1,
-        metavar="N",
-        help="tasks computed at once, each in its own worker process (default 1: in this process); "
-        "results are identical for any N",
+        metavar="N|auto",
+        help=f"tasks computed at once, each in its own worker process (1: in this process; default ${JOBS_ENV}, "
+        "else auto: one per core, or cores / --threads); results are identical for any N",
     )
     how.add_argument(
         "--threads",
@@ -384,8 +382,9 @@ def _split_settings(args: argparse.Namespace) -> SplitSettings:
 def _execution_checks(args: argparse.Namespace) -> None:
     if args.clusters is not None and args.clusters < 2:
         raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
-    if args.jobs < 1 or args.threads < 1:
-        raise FerbenchError(f"--jobs and --threads must be at least 1, got {args.jobs} and {args.threads}")
+    if args.threads < 1:
+        raise FerbenchError(f"--threads must be at least 1, got {args.threads}")
+    args.jobs = resolve_jobs(args.jobs, args.threads)
     if args.timeout is not None and args.timeout <= 0:
         raise FerbenchError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     if args.scheduler and args.backend != "dask":
@@ -537,7 +536,7 @@ def command_cache(args: argparse.Namespace) -> int:
         table.add_column(header, justify=justify)
     groups: dict[tuple[str, str], list[int]] = {}
     for stage, path, meta in entries:
-        owner = meta.get("extractor", "(split)" if stage == "splits" else "(unreadable)")
+        owner = meta.get("extractor") or meta.get("memo") or ("(split)" if stage == "splits" else "(unreadable)")
         groups.setdefault((stage, owner), []).append(path.stat().st_size)
     for (stage, owner), sizes in sorted(groups.items()):
         table.add_row(stage, escape(owner), str(len(sizes)), _megabytes(sum(sizes)))

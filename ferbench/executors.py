@@ -14,6 +14,7 @@ from ferbench.errors import FerbenchError
 from ferbench.work import Job, Outcome, run_job
 
 DASK_HINT = 'pip install -e ".[dask]"'
+JOBS_ENV = "FERBENCH_JOBS"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -163,9 +164,34 @@ def make_executor(backend: str, jobs: int, threads: int, scheduler: str | None) 
     return SerialExecutor()
 
 
+def usable_cores() -> int:
+    """Cores this process may run on (its CPU affinity, as taskset or a container limits it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def resolve_jobs(requested: str | None, threads: int) -> int:
+    """`--jobs`, else $FERBENCH_JOBS, else `auto`: as many workers as the cores hold at `threads` each."""
+    source = "--jobs"
+    if requested is None:
+        requested, source = os.environ.get(JOBS_ENV, "auto"), f"${JOBS_ENV}"
+    text = requested.strip().lower()
+    if text == "auto":
+        return max(1, usable_cores() // max(threads, 1))
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise FerbenchError(f"{source} must be a whole number or 'auto', got {requested!r}") from None
+    if jobs < 1:
+        raise FerbenchError(f"{source} must be at least 1, got {jobs}")
+    return jobs
+
+
 def check_cores(jobs: int, threads: int, backend: str) -> None:
     """Local workers x threads must fit the cores: oversubscribed pools run many times slower."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     if backend == "local" and jobs * threads > cores:
         raise FerbenchError(
             f"--jobs {jobs} x --threads {threads} asks for {jobs * threads} threads on {cores} cores; "

@@ -167,13 +167,14 @@ class Coordinator:
                 summaries[seed] = meta["summary"]
         return summaries
 
-    def job(self, task: Task) -> Job:
+    def job(self, task: Task, wait_for_memos: bool = True) -> Job:
         return Job(
             task,
             context(self.config, task.seed),
             str(self.cache.root),
             self.config.plugin_files,
             self.config.timeout,
+            wait_for_memos,
         )
 
 
@@ -187,7 +188,9 @@ class _Schedule:
     """Runs the tasks a set of results needs, in dependency order, on the configured executor.
 
     Order: seed by seed; within a seed producers first (features, then clusterings), so
-    that parallel workers stay busy and the many short classifier fits come last.
+    that parallel workers stay busy and the many short classifier fits come last. A task that
+    comes back busy (another worker is computing a shared memo it needs) goes after every
+    other ready task, and then waits for the memo: its worker does other work meanwhile.
     """
 
     _RANK = {"extract": 0, "cluster": 1, "reference": 2, "classify": 2}
@@ -201,6 +204,7 @@ class _Schedule:
         self.failed: dict[tuple[str, str], str] = {}
         self.retries: dict[str, int] = {}
         self.pending: dict[str, Task] = {}
+        self.deferred: set[str] = set()
         for task in todo:
             self._require(task)
 
@@ -224,8 +228,8 @@ class _Schedule:
                 assert producer is not None, f"no task produces {read}"
                 self._require(producer)
 
-    def _sort_key(self, task: Task) -> tuple[int, int, int]:
-        return (task.seed, self._RANK[task.stage], self.order[task.key])
+    def _sort_key(self, task: Task) -> tuple[bool, int, int, int]:
+        return (task.key in self.deferred, task.seed, self._RANK[task.stage], self.order[task.key])
 
     def run(self) -> None:
         executor = make_executor(
@@ -242,7 +246,8 @@ class _Schedule:
                     if all(read in self.available for read in task.reads[1:]):
                         del self.pending[task.key]
                         self.c.progress.running(task.describe())
-                        in_flight[executor.submit(self.c.job(task))] = _InFlight(task, time.monotonic())
+                        job = self.c.job(task, wait_for_memos=task.key in self.deferred)
+                        in_flight[executor.submit(job)] = _InFlight(task, time.monotonic())
                 if not in_flight:
                     continue
                 for future in executor.wait(in_flight, timeout=1.0):
@@ -278,6 +283,10 @@ class _Schedule:
             self.c.warn(warning)
         if outcome.status == "missing":
             self._rebuild(task, outcome.missing)
+            return
+        if outcome.status == "busy":
+            self.deferred.add(task.key)
+            self.pending[task.key] = task
             return
         if task.produces is not None:
             if outcome.status == "ok":

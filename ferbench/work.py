@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from ferbench.cache import CorruptEntry, Entry, StageCache
 from ferbench.graph import Task
+from ferbench.memo import MemoBusy, memos_in
 from ferbench.pipeline import Clustering, Features, StageError, classify, cluster, extract, representatives
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.scoring import classifier_columns, cluster_columns
@@ -37,11 +38,13 @@ class Job:
     cache_root: str
     plugin_files: tuple[str, ...] = ()
     timeout: float | None = None
+    wait_for_memos: bool = True  # False: a memo another worker is computing sends the task back (busy)
 
 
 @dataclass
 class Outcome:
-    """status: ok, failed, timeout, or missing (an input entry vanished: `missing` names it)."""
+    """status: ok, failed, timeout, missing (an input entry vanished: `missing` names it), or
+    busy (a shared memo it needs is being computed by another worker: run it again later)."""
 
     key: str
     status: str
@@ -135,10 +138,13 @@ def run_job(job: Job) -> Outcome:
     key = job.task.key
     registry = _registry(job.plugin_files)
     try:
-        with threadpool_limits(limits=job.context.n_jobs), deadline(job.timeout):
+        memos = memos_in(job.cache_root, wait=job.wait_for_memos)
+        with threadpool_limits(limits=job.context.n_jobs), memos, deadline(job.timeout):
             return _STAGES[job.task.stage](job, registry)
     except _MissingInput as missing:
         return Outcome(key, "missing", missing=missing.read, warnings=[missing.warning] if missing.warning else [])
+    except MemoBusy:
+        return Outcome(key, "busy")
     except TaskTimeout:
         return Outcome(key, "timeout", error=f"{job.task.stage} timed out after {job.timeout:g} s")
     except Exception as error:  # plugin code: report it on the row, keep the grid going

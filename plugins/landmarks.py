@@ -27,7 +27,7 @@ from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from ferbench import BuildContext, Extractor, hookimpl
+from ferbench import BuildContext, Extractor, hookimpl, shared_memo
 
 REQUIRES = ("mediapipe",)
 PRIOR = "mediapipe face mesh, pretrained on labelled face images (landmarks; no emotion labels)"
@@ -174,23 +174,33 @@ def _digest(images: np.ndarray) -> str:
     return hashlib.blake2b(array.tobytes() + repr((array.shape, array.dtype)).encode(), digest_size=16).hexdigest()
 
 
-_DETECTIONS: OrderedDict[tuple[str, bool, float], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_DETECTIONS: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 _DETECTIONS_KEPT = 4  # train and test of one seed, reused by both landmark extractors
 
 
 def cached_detection(
     images: np.ndarray, *, refine: bool, min_detection_confidence: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`detect_landmarks`, remembered in memory for the last few image sets.
+    """`detect_landmarks`, remembered in memory for the last few image sets, and across the
+    worker processes of a run through ferbench's shared memo.
 
     Detection is the slow part (~30 s per seed): the harness transforms the images it fitted
-    on, and `landmarks` and `landmarks-hog` see the same images, so each set is detected once.
+    on, and `landmarks` and `landmarks-hog` see the same images, so each set is detected once
+    even when the two extractions run in different workers.
     """
-    key = (_digest(images), refine, min_detection_confidence)
+    from mediapipe import __version__ as mediapipe_version
+
+    key = f"{_digest(images)}-{'refined' if refine else 'plain'}-{min_detection_confidence:g}-{mediapipe_version}"
     if key in _DETECTIONS:
         _DETECTIONS.move_to_end(key)
     else:
-        _DETECTIONS[key] = detect_landmarks(images, refine=refine, min_detection_confidence=min_detection_confidence)
+
+        def detect() -> dict[str, np.ndarray]:
+            shapes, found = detect_landmarks(images, refine=refine, min_detection_confidence=min_detection_confidence)
+            return {"shapes": shapes, "found": found}
+
+        memo = shared_memo("face-mesh", key, detect)
+        _DETECTIONS[key] = (memo["shapes"], memo["found"])
         while len(_DETECTIONS) > _DETECTIONS_KEPT:
             _DETECTIONS.popitem(last=False)
     return _DETECTIONS[key]

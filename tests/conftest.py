@@ -12,6 +12,15 @@ from ferbench.data.dataset import Dataset
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.csv.gz"
 
 
+@pytest.fixture(autouse=True)
+def one_job_unless_asked(monkeypatch):
+    """Runs in tests compute in-process: their grids are tiny, and a worker pool per run costs more than it saves.
+
+    Tests that exercise workers pass `--jobs`; the `auto` default has tests of its own.
+    """
+    monkeypatch.setenv("FERBENCH_JOBS", "1")
+
+
 def striped_faces(per_class: int = 40, seed: int = 0) -> Dataset:
     """Noise images where emotion c lights up its own band of rows: trivially clusterable."""
     rng = np.random.default_rng(seed)

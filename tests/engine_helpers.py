@@ -80,3 +80,35 @@ def grow_and_report_pid(megabytes: int) -> int:
     _HELD.append(bytearray(megabytes * 2**20))
     time.sleep(1.2)  # loky checks a worker's memory at most once a second
     return os.getpid()
+
+
+# Two extractors sharing one slow step through `shared_memo`; each time the step really runs
+# it appends a line to $FERBENCH_MEMO_LOG, so a test can count how often it ran.
+SHARED_STEP_EXTRACTORS = """
+import hashlib, os, time
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from ferbench import Extractor, hookimpl, shared_memo
+
+def slow_step(images):
+    def compute():
+        time.sleep(1.0)
+        with open(os.environ["FERBENCH_MEMO_LOG"], "a") as log:
+            log.write(f"{os.getpid()} {len(images)}\\n")
+        return {"means": images.reshape(len(images), -1).mean(axis=1, keepdims=True)}
+    key = hashlib.blake2b(np.ascontiguousarray(images).tobytes(), digest_size=8).hexdigest()
+    return shared_memo("slow-step", key, compute)["means"]
+
+class SharedStep(TransformerMixin, BaseEstimator):
+    def __init__(self, scale=1.0):
+        self.scale = scale
+    def fit(self, images, y=None):
+        return self
+    def transform(self, images):
+        return np.hstack([slow_step(images), self.scale * images.reshape(len(images), -1)[:, :8]])
+
+@hookimpl
+def ferbench_extractors():
+    yield Extractor("shared-a", "mean brightness (shared step) + 8 pixels", lambda ctx: SharedStep(1.0))
+    yield Extractor("shared-b", "mean brightness (shared step) + 8 pixels x 2", lambda ctx: SharedStep(2.0))
+"""

@@ -5,6 +5,7 @@ exactly what decides each result."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import sqlite3
@@ -19,6 +20,7 @@ import pytest
 from ferbench.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import SplitSettings
+from ferbench.executors import resolve_jobs, usable_cores
 from ferbench.graph import build_graph
 from ferbench.plugins import load_plugins
 from ferbench.runner import Coordinator
@@ -366,8 +368,42 @@ def test_a_warm_run_never_reads_the_data(tmp_path, faces):
     assert not handle.loaded  # the fingerprint came from the database
 
 
+def test_jobs_default_to_one_worker_per_core(tmp_path, faces, monkeypatch):
+    monkeypatch.delenv("FERBENCH_JOBS")
+    command = ["run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--seeds", "0", "--per-class", "40"]
+    assert ferbench(*command, "--data", str(faces), cwd=tmp_path).returncode == 0
+    with sqlite3.connect(tmp_path / "results" / "ferbench.db") as connection:
+        (config,) = connection.execute("SELECT config FROM runs").fetchone()
+    assert json.loads(config)["jobs"] == usable_cores()
+
+
+def test_jobs_come_from_the_environment_unless_given(monkeypatch):
+    monkeypatch.setenv("FERBENCH_JOBS", "auto")
+    assert resolve_jobs(None, threads=1) == usable_cores()
+    assert resolve_jobs(None, threads=usable_cores() + 1) == 1
+    monkeypatch.setenv("FERBENCH_JOBS", " 3 ")
+    assert resolve_jobs(None, threads=1) == 3
+    assert resolve_jobs("AUTO", threads=1) == usable_cores()
+    assert resolve_jobs("2", threads=1) == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "env", "message"),
+    [
+        (["--jobs", "many"], "1", "error: --jobs must be a whole number or 'auto', got 'many'"),
+        (["--jobs", "0"], "1", "error: --jobs must be at least 1, got 0"),
+        ([], "two", "error: $FERBENCH_JOBS must be a whole number or 'auto', got 'two'"),
+    ],
+)
+def test_a_bad_jobs_value_is_one_clear_line(tmp_path, monkeypatch, given, env, message):
+    monkeypatch.setenv("FERBENCH_JOBS", env)
+    result = ferbench("run", "-e", "raw", "-c", "kmeans", "-k", "knn", *given, cwd=tmp_path)
+    assert (result.returncode, result.stderr.strip()) == (2, message)
+    assert not (tmp_path / "results").exists()
+
+
 def test_jobs_times_threads_must_fit_the_cores(tmp_path):
-    cores = os.cpu_count() or 1
+    cores = usable_cores()
     result = ferbench(
         "run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--jobs", str(cores), "--threads", "2", cwd=tmp_path
     )

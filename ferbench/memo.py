@@ -1,0 +1,95 @@
+"""Work a plugin computes once per results folder, however many workers or runs ask for it.
+
+Why: two extractors may share an expensive step (the landmark extractors share face-mesh
+detection). In one process an in-memory memo is enough, but with `--jobs N` or Dask the two
+extractions of a seed run in different processes, often at the same moment, and each would
+compute the step again. `shared_memo` keeps the result in the run's stage cache (the
+`memos` stage, cleared with `ferbench cache clear`) and holds a file lock while computing.
+A second worker that finds the lock taken hands its task back (`MemoBusy`): the coordinator
+gives that worker other tasks and runs this one again later, when it waits for the lock,
+which is usually free by then.
+
+Outside a run (a plugin used on its own, or in its tests) `shared_memo` just computes.
+"""
+
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ferbench.cache import CorruptEntry, StageCache
+
+try:  # POSIX; elsewhere two workers may compute the same memo, which is slower, not wrong
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+MEMO_STAGE = "memos"
+_ROOT: ContextVar[str | None] = ContextVar("ferbench_memo_root", default=None)
+_WAIT: ContextVar[bool] = ContextVar("ferbench_memo_wait", default=True)
+_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class MemoBusy(BaseException):
+    """Another process is computing the memo a task needs. A BaseException, like a timeout,
+    so that plugin code cannot swallow it: the task goes back to the coordinator."""
+
+
+@contextmanager
+def memos_in(cache_root: str | None, *, wait: bool = True) -> Iterator[None]:
+    """Make `shared_memo` keep its results under `cache_root` while a task runs; with
+    `wait=False` it raises `MemoBusy` instead of waiting for another process's computation."""
+    tokens = _ROOT.set(cache_root), _WAIT.set(wait)
+    try:
+        yield
+    finally:
+        _ROOT.reset(tokens[0])
+        _WAIT.reset(tokens[1])
+
+
+@contextmanager
+def _locked(path: Path, name: str) -> Iterator[None]:
+    if fcntl is None:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if _WAIT.get() else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MemoBusy(f"another worker is computing the {name} memo") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def shared_memo(name: str, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """`compute()`, or what it returned when a task of this results folder already ran it.
+
+    `name` says whose memo it is (shown by `ferbench cache info`); `key` must change whenever
+    the result would (hash the inputs and every setting that matters). Both are file-name
+    safe: letters, digits, `_`, `.` and `-`.
+    """
+    for part in (name, key):
+        if not _NAME.fullmatch(part):
+            raise ValueError(f"memo names and keys are letters, digits, '_', '.' and '-'; got {part!r}")
+    root = _ROOT.get()
+    if root is None:
+        return compute()
+    cache, entry_key = StageCache(Path(root)), f"{name}-{key}"
+    with _locked(cache.path(MEMO_STAGE, entry_key).with_suffix(".lock"), name):
+        try:
+            entry = cache.load(MEMO_STAGE, entry_key)
+        except CorruptEntry:  # removed by load; computed again below
+            entry = None
+        if entry is not None:
+            return entry.arrays
+        arrays = compute()
+        cache.save(MEMO_STAGE, entry_key, arrays, {"memo": name})
+        return arrays
