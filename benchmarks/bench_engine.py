@@ -37,8 +37,8 @@ def timings(fer2013_path, tmp_path_factory) -> dict[str, float]:
     start = time.perf_counter()  # a plain script reads the data too, as `ferbench run` does
     assert plain_grid(load_fer2013_csv(fer2013_path), **GRID) == ROWS
     plain = time.perf_counter() - start
-    cold = ferbench_run(fer2013_path, folder / "one")
-    warm = ferbench_run(fer2013_path, folder / "one")
+    cold = ferbench_run(fer2013_path, folder / "one", "--jobs", "1")
+    warm = ferbench_run(fer2013_path, folder / "one", "--jobs", "1")
     parallel = ferbench_run(fer2013_path, folder / "two", "--jobs", "2")
     found = {"plain": plain, "jobs1": cold, "warm": warm, "jobs2": parallel}
     print("\n" + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in found.items()))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import time
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
@@ -62,6 +63,7 @@ DISTANCES: dict[str, tuple[tuple[int, int], ...]] = {
     "eye_width": ((33, 133), (263, 362)),
     "lid_to_cheek": ((145, 205), (374, 425)),
 }
+QUIET_AFTER_FIRST_FACE_S = 2.0  # seconds fd 2 stays quiet after the mesh's first face at a canvas size
 MOUTH_CENTRE = (13, 14)
 LIP_CORNERS = (61, 291)
 BROW_INNER = (107, 336)
@@ -115,16 +117,21 @@ def detect_landmarks(
             mesh = FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
             )
-        with mesh:
+        try:
             for pad in pads:
-                quiet = True  # the graph logs XNNPACK and TFLite notices until its first face at a canvas size
+                # The graph logs XNNPACK, TFLite and feedback-manager notices as it builds subgraphs
+                # for a canvas size, some from its own threads shortly after the first face there.
+                quiet_until = float("inf")
                 for i in np.flatnonzero(~found):
-                    with _native_stderr_silenced() if quiet else nullcontext():
+                    with _native_stderr_silenced() if time.monotonic() < quiet_until else nullcontext():
                         result = mesh.process(_canvas(faces[i], pad))
                     if result.multi_face_landmarks:
-                        quiet = False
+                        quiet_until = min(quiet_until, time.monotonic() + QUIET_AFTER_FIRST_FACE_S)
                         shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
                         found[i] = True
+        finally:
+            with _native_stderr_silenced():  # closing waits for the graph's threads, and what they still log
+                mesh.close()
     return shapes, found
 
 
