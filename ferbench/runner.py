@@ -205,6 +205,8 @@ class _Schedule:
         self.retries: dict[str, int] = {}
         self.pending: dict[str, Task] = {}
         self.deferred: set[str] = set()
+        self.shown_warnings: set[str] = set()
+        self.repeated_warnings = 0
         for task in todo:
             self._require(task)
 
@@ -257,6 +259,8 @@ class _Schedule:
             finished = True
         finally:
             executor.close(kill=not finished)
+        if self.repeated_warnings:
+            self.c.note(f"{self.repeated_warnings} more warnings like those above came from other tasks")
 
     def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
         """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""
@@ -278,9 +282,19 @@ class _Schedule:
                 del self.pending[task.key]
                 self._handle(task, Outcome(task.key, "failed", error=reasons[0]), upstream=True)
 
+    def _show_plugin_warnings(self, task: Task, messages: list[str]) -> None:
+        """Each distinct warning once, on one line naming the task; repeats are only counted."""
+        for message in messages:
+            if message in self.shown_warnings:
+                self.repeated_warnings += 1
+            else:
+                self.shown_warnings.add(message)
+                self.c.warn(f"{task.describe()}: {message}")
+
     def _handle(self, task: Task, outcome: Outcome, upstream: bool = False) -> None:
         for warning in outcome.warnings:
             self.c.warn(warning)
+        self._show_plugin_warnings(task, outcome.plugin_warnings)
         if outcome.status == "missing":
             self._rebuild(task, outcome.missing)
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Outcome:
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    plugin_warnings: list[str] = field(default_factory=list)  # what the task's code warned, one line each
     missing: tuple[str, str] | None = None
 
 
@@ -134,7 +136,20 @@ def _one_line(error: BaseException) -> str:
 
 
 def run_job(job: Job) -> Outcome:
-    """Compute one task; plugin errors and timeouts become the outcome, never an exception."""
+    """Compute one task; plugin errors and timeouts become the outcome, never an exception, and
+    the warnings it raised travel with the outcome, one line each, for the coordinator to show."""
+    with warnings.catch_warnings(record=True) as caught:
+        outcome = _run(job)
+    outcome.plugin_warnings = list(dict.fromkeys(_one_line_warning(caught_warning) for caught_warning in caught))
+    return outcome
+
+
+def _one_line_warning(caught: warnings.WarningMessage) -> str:
+    lines = str(caught.message).strip().splitlines()
+    return f"{caught.category.__name__}: {lines[0]}" if lines else caught.category.__name__
+
+
+def _run(job: Job) -> Outcome:
     key = job.task.key
     registry = _registry(job.plugin_files)
     try:

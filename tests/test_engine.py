@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -428,3 +429,34 @@ def test_workers_keep_what_they_memoise() -> None:
 
     assert len(set(pids())) > 1  # loky's default: the grown worker was replaced
     assert len(set(pids(initializer=keep_worker_memory))) == 1
+
+
+# A classifier that warns, over two lines, at every fit.
+WARNING_CLASSIFIER = """
+import warnings
+from sklearn.neighbors import KNeighborsClassifier
+from ferbench import Classifier, hookimpl
+
+class WarnyKNN(KNeighborsClassifier):
+    def fit(self, X, y):
+        warnings.warn("custom trouble\\nsecond line of detail", UserWarning)
+        return super().fit(X, y)
+
+@hookimpl
+def ferbench_classifiers():
+    yield Classifier("warny-knn", "k-NN that warns at every fit", lambda ctx: WarnyKNN(n_neighbors=5))
+"""
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_plugin_warning_is_one_line_shown_once(tmp_path, faces, jobs):
+    plugin = tmp_path / "warny_plugin.py"
+    plugin.write_text(WARNING_CLASSIFIER)
+    command = ["run", "--plugin", str(plugin), "-e", "raw", "-c", "kmeans", "-k", "warny-knn", "--seeds", "0", "1"]
+    result = ferbench(*command, "--per-class", "40", "--data", str(faces), "--jobs", jobs, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line and not line.startswith("[")]
+    # 6 fits: a pipeline, a ceiling and a chance row per seed; the first to finish is shown
+    assert len(lines) == 2 and lines[1] == "note: 5 more warnings like those above came from other tasks"
+    assert re.fullmatch(r"warning: seed 0 · raw \S+ (kmeans → )?warny-knn[^:]*: UserWarning: custom trouble", lines[0])
+    assert "second line" not in result.stderr
