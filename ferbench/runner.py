@@ -260,7 +260,9 @@ class _Schedule:
         finally:
             executor.close(kill=not finished)
         if self.repeated_warnings:
-            self.c.note(f"{self.repeated_warnings} more warnings like those above came from other tasks")
+            count = self.repeated_warnings
+            noun = "warning" if count == 1 else "warnings"
+            self.c.note(f"{count} more {noun} like those above came from other tasks")
 
     def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
         """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""
