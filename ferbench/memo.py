@@ -9,7 +9,9 @@ A second worker that finds the lock taken hands its task back (`MemoBusy`): the 
 gives that worker other tasks and runs this one again later, when it waits for the lock,
 which is usually free by then.
 
-Outside a run (a plugin used on its own, or in its tests) `shared_memo` just computes.
+Outside a run (a plugin used on its own, or in its tests) `shared_memo` just computes. The
+lock is `fcntl.flock`: without it (Windows), or on a shared file system that does not honour
+it (some NFS setups under Dask), two workers may compute the same memo: slower, not wrong.
 """
 
 from __future__ import annotations
