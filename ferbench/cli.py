@@ -379,19 +379,21 @@ def _split_settings(args: argparse.Namespace) -> SplitSettings:
     return settings
 
 
-def _execution_checks(args: argparse.Namespace) -> None:
+def _execution_checks(args: argparse.Namespace) -> int:
+    """Check the execution options; returns the number of workers (`--jobs`, $FERBENCH_JOBS or auto)."""
     if args.clusters is not None and args.clusters < 2:
         raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
     if args.threads < 1:
         raise FerbenchError(f"--threads must be at least 1, got {args.threads}")
-    args.jobs = resolve_jobs(args.jobs, args.threads)
+    jobs = resolve_jobs(args.jobs, args.threads)
     if args.timeout is not None and args.timeout <= 0:
         raise FerbenchError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     if args.scheduler and args.backend != "dask":
         raise FerbenchError("--scheduler needs --backend dask")
     if args.backend == "dask":
         require_dask()
-    check_cores(args.jobs, args.threads, args.backend)
+    check_cores(jobs, args.threads, args.backend)
+    return jobs
 
 
 def _announce_data(summary: dict) -> None:
@@ -426,7 +428,7 @@ def command_run(args: argparse.Namespace) -> int:
     _warn_failures(registry)
     selection = _selection(registry, args)
     settings = _split_settings(args)
-    _execution_checks(args)
+    jobs = _execution_checks(args)
     config = RunConfig(
         extractors=selection["extractor"],
         clusterers=selection["clusterer"],
@@ -434,7 +436,7 @@ def command_run(args: argparse.Namespace) -> int:
         seeds=tuple(dict.fromkeys(args.seeds)),
         data=settings,
         threads=args.threads,
-        jobs=args.jobs,
+        jobs=jobs,
         backend=args.backend,
         scheduler=args.scheduler,
         timeout=args.timeout,

@@ -1,15 +1,16 @@
 """Work a plugin computes once per results folder, however many workers or runs ask for it.
 
 Why: two extractors may share an expensive step (the landmark extractors share face-mesh
-detection). In one process an in-memory memo is enough, but with `--jobs N` or Dask the two
-extractions of a seed run in different processes, often at the same moment, and each would
-compute the step again. `shared_memo` keeps the result in the run's stage cache (the
+detection), and an extractor may meet the same images twice (fit, then transform). Each
+process keeps its last few memos in memory; but with `--jobs N` or Dask the two extractions
+of a seed run in different processes, often at the same moment, and each would compute the
+step again. So in a run `shared_memo` also keeps the result in the run's stage cache (the
 `memos` stage, cleared with `ferbench cache clear`) and holds a file lock while computing.
 A second worker that finds the lock taken hands its task back (`MemoBusy`): the coordinator
 gives that worker other tasks and runs this one again later, when it waits for the lock,
 which is usually free by then.
 
-Outside a run (a plugin used on its own, or in its tests) `shared_memo` just computes. The
+Outside a run (a plugin used on its own, or in its tests) only the in-memory memo applies. The
 lock is `fcntl.flock`: without it (Windows), or on a shared file system that does not honour
 it (some NFS setups under Dask), two workers may compute the same memo: slower, not wrong.
 """
@@ -17,6 +18,7 @@ it (some NFS setups under Dask), two workers may compute the same memo: slower, 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,6 +37,8 @@ MEMO_STAGE = "memos"
 _ROOT: ContextVar[str | None] = ContextVar("ferbench_memo_root", default=None)
 _WAIT: ContextVar[bool] = ContextVar("ferbench_memo_wait", default=True)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
+_RECENT: OrderedDict[tuple[str, str], dict[str, np.ndarray]] = OrderedDict()
+_RECENT_KEPT = 4  # e.g. the train, validation and test images of one seed
 
 
 class MemoBusy(BaseException):
@@ -72,7 +76,8 @@ def _locked(path: Path, name: str) -> Iterator[None]:
 
 
 def shared_memo(name: str, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """`compute()`, or what it returned when a task of this results folder already ran it.
+    """`compute()`, or what it returned when this process, or a task of this results folder,
+    already ran it.
 
     `name` says whose memo it is (shown by `ferbench cache info`); `key` must change whenever
     the result would (hash the inputs and every setting that matters). Both are file-name
@@ -81,10 +86,20 @@ def shared_memo(name: str, key: str, compute: Callable[[], dict[str, np.ndarray]
     for part in (name, key):
         if not _NAME.fullmatch(part):
             raise ValueError(f"memo names and keys are letters, digits, '_', '.' and '-'; got {part!r}")
+    if (name, key) in _RECENT:
+        _RECENT.move_to_end((name, key))
+        return _RECENT[name, key]
     root = _ROOT.get()
-    if root is None:
-        return compute()
-    cache, entry_key = StageCache(Path(root)), f"{name}-{key}"
+    arrays = compute() if root is None else _stored(StageCache(Path(root)), name, key, compute)
+    _RECENT[name, key] = arrays
+    while len(_RECENT) > _RECENT_KEPT:
+        _RECENT.popitem(last=False)
+    return arrays
+
+
+def _stored(cache: StageCache, name: str, key: str, compute: Callable[[], dict[str, np.ndarray]]):
+    """The memo from the stage cache, computed and saved under the lock when it is not there."""
+    entry_key = f"{name}-{key}"
     with _locked(cache.path(MEMO_STAGE, entry_key).with_suffix(".lock"), name):
         try:
             entry = cache.load(MEMO_STAGE, entry_key)

@@ -17,7 +17,6 @@ import os
 import sys
 import time
 import warnings
-from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
@@ -181,15 +180,11 @@ def _digest(images: np.ndarray) -> str:
     return hashlib.blake2b(array.tobytes() + repr((array.shape, array.dtype)).encode(), digest_size=16).hexdigest()
 
 
-_DETECTIONS: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-_DETECTIONS_KEPT = 4  # train and test of one seed, reused by both landmark extractors
-
-
 def cached_detection(
     images: np.ndarray, *, refine: bool, min_detection_confidence: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`detect_landmarks`, remembered in memory for the last few image sets, and across the
-    worker processes of a run through ferbench's shared memo.
+    """`detect_landmarks` through ferbench's shared memo: remembered in this process for the
+    last few image sets, and across the worker processes of a run.
 
     Detection is the slow part (~30 s per seed): the harness transforms the images it fitted
     on, and `landmarks` and `landmarks-hog` see the same images, so each set is detected once
@@ -197,20 +192,13 @@ def cached_detection(
     """
     from mediapipe import __version__ as mediapipe_version
 
+    def detect() -> dict[str, np.ndarray]:
+        shapes, found = detect_landmarks(images, refine=refine, min_detection_confidence=min_detection_confidence)
+        return {"shapes": shapes, "found": found}
+
     key = f"{_digest(images)}-{'refined' if refine else 'plain'}-{min_detection_confidence:g}-{mediapipe_version}"
-    if key in _DETECTIONS:
-        _DETECTIONS.move_to_end(key)
-    else:
-
-        def detect() -> dict[str, np.ndarray]:
-            shapes, found = detect_landmarks(images, refine=refine, min_detection_confidence=min_detection_confidence)
-            return {"shapes": shapes, "found": found}
-
-        memo = shared_memo("face-mesh", key, detect)
-        _DETECTIONS[key] = (memo["shapes"], memo["found"])
-        while len(_DETECTIONS) > _DETECTIONS_KEPT:
-            _DETECTIONS.popitem(last=False)
-    return _DETECTIONS[key]
+    memo = shared_memo("face-mesh", key, detect)
+    return memo["shapes"], memo["found"]
 
 
 class LandmarkGeometry(TransformerMixin, BaseEstimator):

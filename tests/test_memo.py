@@ -6,16 +6,23 @@ import fcntl
 import multiprocessing
 import os
 import time
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ferbench import shared_memo
+from ferbench import memo, shared_memo
 from ferbench.cache import StageCache
 from ferbench.memo import MEMO_STAGE, MemoBusy, memos_in
 from tests.engine_helpers import SHARED_STEP_EXTRACTORS
 from tests.test_cli import ferbench, write_csv
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_memory(monkeypatch):
+    """Each test starts as a fresh process would: nothing remembered in memory."""
+    monkeypatch.setattr(memo, "_RECENT", OrderedDict())
 
 
 def _counted(log: Path, value: float, pause: float = 0.0):
@@ -33,17 +40,22 @@ def _memo_in_a_process(root: str, log: str, queue) -> None:
         queue.put(float(shared_memo("test", "same-key", _counted(Path(log), 7.0, pause=1.0))["value"][0]))
 
 
-def test_outside_a_run_it_just_computes(tmp_path):
+def test_outside_a_run_it_remembers_the_last_few_in_memory(tmp_path):
     log = tmp_path / "log"
-    for _ in range(2):
-        assert shared_memo("test", "k1", _counted(log, 1.0))["value"][0] == 1.0
-    assert len(log.read_text().splitlines()) == 2
+    first = shared_memo("test", "k0", _counted(log, 0.0))
+    assert shared_memo("test", "k0", _counted(log, 99.0)) is first
+    for key in range(1, memo._RECENT_KEPT + 1):  # pushes k0 out
+        shared_memo("test", f"k{key}", _counted(log, float(key)))
+    assert shared_memo("test", "k0", _counted(log, 5.0))["value"][0] == 5.0
+    assert len(log.read_text().splitlines()) == memo._RECENT_KEPT + 2
+    assert not (tmp_path / MEMO_STAGE).exists()
 
 
 def test_in_a_run_the_second_call_reads_the_first_result(tmp_path):
     log = tmp_path / "log"
     with memos_in(str(tmp_path / "cache")):
         first = shared_memo("test", "k1", _counted(log, 1.0))
+        memo._RECENT.clear()  # as in another worker process: read from the stage cache
         again = shared_memo("test", "k1", _counted(log, 99.0))
         other = shared_memo("test", "k2", _counted(log, 2.0))
     assert (first["value"][0], again["value"][0], other["value"][0]) == (1.0, 1.0, 2.0)
@@ -97,6 +109,7 @@ def test_a_corrupt_memo_is_computed_again(tmp_path):
     log, root = tmp_path / "log", tmp_path / "cache"
     with memos_in(str(root)):
         shared_memo("test", "k1", _counted(log, 1.0))
+        memo._RECENT.clear()
         (root / MEMO_STAGE / "test-k1.npz").write_bytes(b"not a zip file")
         assert shared_memo("test", "k1", _counted(log, 1.0))["value"][0] == 1.0
     assert len(log.read_text().splitlines()) == 2
