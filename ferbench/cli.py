@@ -30,7 +30,8 @@ from ferbench.files import write_atomically
 from ferbench.formats import FORMATS
 from ferbench.plugins import PluginRegistry, load_plugins
 from ferbench.progress import RichProgress
-from ferbench.report import SORT_KEYS, render_leaderboard
+from ferbench.report import SORT_KEYS
+from ferbench.report_table import render_leaderboard
 from ferbench.runner import CACHE_DIR, Coordinator
 from ferbench.selection import validation_choice
 from ferbench.store import save_run, to_frame

@@ -24,9 +24,9 @@ from ferbench.report import (
     failure_note,
     has_scores,
     percent,
-    render_board,
     to_markdown,
 )
+from ferbench.report_table import LeaderboardTable
 from ferbench.selection import PAIRING
 from ferbench.views import RunView, matched, pairings_in_order, summarise_by
 
@@ -117,7 +117,7 @@ def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> R
         return Group(*tables)
     if len(views) == 1:
         view = views[0]
-        return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
+        return LeaderboardTable(view.board, view.picks, view.rows, view.metadata, sort_by)
     headers, rows = comparison_rows(views)
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
     return _rich_table("ferbench leaderboards side by side", caption, headers, rows)

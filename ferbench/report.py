@@ -5,12 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from rich.table import Table
-from rich.text import Text
 
 from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
-from ferbench.selection import PAIRING, choices
+from ferbench.selection import PAIRING
 
 SORT_KEYS: dict[str, str] = {
     "test_acc": "end-to-end test accuracy against the true labels (default)",
@@ -228,68 +226,6 @@ def describe_floors(rows: pd.DataFrame) -> str:
         f"Chance floor (random labels): cluster ACC {percent(floors['cluster_acc'].mean())}; "
         f"test ACC per classifier {per_classifier}."
     )
-
-
-def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: str = "test_acc") -> Table:
-    """The rich table the terminal shows after a run and in `ferbench report`."""
-    return render_board(leaderboard(rows, sort_by), choices(rows), rows, metadata, sort_by)
-
-
-def render_board(
-    board: pd.DataFrame,
-    picks: dict[str, dict[str, Any] | None],
-    rows: pd.DataFrame,
-    metadata: dict[str, Any],
-    sort_by: str = "test_acc",
-) -> Table:
-    """The rich table of a leaderboard (perhaps cut to its top rows), its choices and chance floors."""
-    synthetic = bool(metadata["dataset"].get("synthetic"))
-    title = "ferbench leaderboard"
-    if synthetic:
-        title += " — SYNTHETIC faces, NOT FER2013"
-    with_val, with_prior = has_scores(board, "val_acc"), has_priors(board)
-    caption = "\n".join(
-        [
-            describe_data(metadata),
-            *describe_choices(rows, picks),
-            f"Accuracies in % (mean±std over seeds), sorted by {sort_by}; ◆ selected on validation. "
-            f"{describe_floors(rows)} "
-            "Chance: the row's classifier on random labels. k: clusters found. Ceiling: same features, true labels. "
-            "Gaps: train − test accuracy, against true and pseudo labels. "
-            "Times: extract/cluster/fit/predict seconds.",
-        ]
-    )
-    table = Table(title=title, caption=caption, title_style="bold red" if synthetic else "bold", caption_justify="left")
-    for header in ("#", "Extractor", "Clusterer", "Classifier", *(["Prior"] if with_prior else [])):
-        table.add_column(header, no_wrap=True)
-    numbers = ["Cluster ACC", "NMI", "ARI", "k", "Silh.", *(["Val ACC"] if with_val else [])]
-    numbers += ["Test ACC", "Chance", "Ceiling", "Gap true", "Gap pseudo", "Times s"]
-    for header in numbers:
-        table.add_column(header, justify="right")
-    for (rank, line), marks in zip(board.iterrows(), choice_marks(board, picks)):
-        names = [str(line[key]) for key in PAIRING] + ([str(line["prior"])] if with_prior else [])
-        number = Text(str(rank + 1)) + Text("".join(" ◆" if m == CHOICE_MARKS["validation"] else "" for m in marks))
-        if line["seeds"] == 0:
-            table.add_row(number, *names, Text(failure_note(line), style="red"), *[""] * (len(numbers) - 1))
-            continue
-        note = Text(f" ({line['failed']} failed)", style="red") if line["failed"] else ""
-        table.add_row(
-            number,
-            *names,
-            percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
-            plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
-            plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
-            clusters_found(line),
-            plain(line["silhouette_mean"], line["silhouette_std"]),
-            *([percent(line["val_acc_mean"], line["val_acc_std"])] if with_val else []),
-            Text.assemble(Text(percent(line["test_acc_mean"], line["test_acc_std"]), style="bold"), note),
-            percent(line["chance_acc"]),
-            percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
-            percent(line["gap_true_mean"], line["gap_true_std"]),
-            percent(line["gap_pseudo_mean"], line["gap_pseudo_std"]),
-            stage_seconds(line),
-        )
-    return table
 
 
 def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | None = None) -> str:

@@ -6,7 +6,8 @@ import pytest
 from rich.console import Console
 
 from ferbench.errors import FerbenchError
-from ferbench.report import chance_floors, leaderboard, render_leaderboard, to_markdown
+from ferbench.report import chance_floors, leaderboard, to_markdown
+from ferbench.report_table import render_leaderboard
 from ferbench.store import COLUMNS, load_run, save_run, to_frame
 
 METADATA = {
@@ -120,14 +121,19 @@ def test_load_run_without_results_is_a_clear_error(tmp_path):
         load_run(tmp_path)
 
 
-def render(table) -> str:
-    console = Console(width=220, record=True)
+def render(table, width: int = 220) -> str:
+    console = Console(width=width, record=True)
     console.print(table)
     return console.export_text()
 
 
+def words(text: str) -> str:
+    """The text with each run of whitespace as one space: captions wrap at the table's width."""
+    return " ".join(text.split())
+
+
 def test_table_shows_data_chance_floor_and_failures():
-    text = render(render_leaderboard(to_frame(ROWS, METADATA), METADATA))
+    text = words(render(render_leaderboard(to_frame(ROWS, METADATA), METADATA)))
     assert "FER2013 · 5 per class" in text and "fingerprint abc123" in text
     assert "Chance floor (random labels): cluster ACC 16.4; test ACC per classifier logreg 14.3" in text
     assert "Best of test (optimistic: chosen on the numbers it reports): hog → kmeans → logreg, test ACC 25.0" in text
