@@ -1,7 +1,8 @@
 """Progress of a run for people: a rich bar on a terminal, one line per pairing in logs.
 
 Both count finished pairings out of the grid's total (results stored by earlier runs count
-as done from the start), with elapsed time and an estimate of the time left.
+as done from the start), with elapsed time and the coordinator's estimate of the time left
+(see `ferbench.time_left`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from rich.progress import (
     Progress,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 
 
@@ -36,14 +36,13 @@ class RichProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            TextColumn("eta"),
-            TimeRemainingColumn(),
+            TextColumn("{task.fields[left]}"),
             console=console,
             transient=True,
         )
-        self._task = self._bar.add_task("starting", total=None)
+        self._task = self._bar.add_task("starting", total=None, left="")
         self._log_lines = not console.is_terminal  # a log cannot redraw a bar
-        self._total = self._done = self._done_before = 0
+        self._total = self._done = 0
         self._started = time.monotonic()
 
     def __enter__(self) -> "RichProgress":
@@ -54,23 +53,21 @@ class RichProgress:
         self._bar.__exit__(*exc)
 
     def begin(self, total: int, done: int) -> None:
-        self._total, self._done, self._done_before = total, done, done
+        self._total, self._done = total, done
         self._started = time.monotonic()
         self._bar.update(self._task, total=total, completed=done)
 
     def running(self, description: str) -> None:
         self._bar.update(self._task, description=description)
 
-    def finished(self, description: str, status: str) -> None:
+    def finished(self, description: str, status: str, seconds_left: float | None) -> None:
         self._done += 1
-        self._bar.advance(self._task)
+        left = "time left not yet known" if seconds_left is None else f"about {_duration(seconds_left)} left"
+        self._bar.update(self._task, advance=1, left=left)
         if self._log_lines:
             elapsed = time.monotonic() - self._started
-            rate = (self._done - self._done_before) / max(elapsed, 1e-9)
-            left = (self._total - self._done) / rate if rate > 0 else 0.0
             self._bar.console.print(
-                f"[{self._done}/{self._total}] {description} {status} "
-                f"({_duration(elapsed)} elapsed, about {_duration(left)} left)",
+                f"[{self._done}/{self._total}] {description} {status} ({_duration(elapsed)} elapsed, {left})",
                 highlight=False,
                 markup=False,
             )

@@ -24,6 +24,7 @@ from ferbench.database import ResultsDB
 from ferbench.executors import Executor, make_executor
 from ferbench.graph import IMAGES, Graph, Task, build_graph, context, split_key
 from ferbench.plugins import PluginRegistry
+from ferbench.time_left import TimeLeft
 from ferbench.work import Job, Outcome
 
 CACHE_DIR = "cache"
@@ -38,7 +39,7 @@ class Progress(Protocol):
 
     def running(self, description: str) -> None: ...
 
-    def finished(self, description: str, status: str) -> None: ...
+    def finished(self, description: str, status: str, seconds_left: float | None) -> None: ...
 
 
 class _Silent:
@@ -48,7 +49,7 @@ class _Silent:
     def running(self, description: str) -> None:
         pass
 
-    def finished(self, description: str, status: str) -> None:
+    def finished(self, description: str, status: str, seconds_left: float | None) -> None:
         pass
 
 
@@ -207,6 +208,8 @@ class _Schedule:
         self.deferred: set[str] = set()
         self.shown_warnings: set[str] = set()
         self.repeated_warnings = 0
+        self.in_flight: dict[Any, _InFlight] = {}
+        self.time_left = TimeLeft(coordinator.config.jobs)
         for task in todo:
             self._require(task)
 
@@ -237,7 +240,8 @@ class _Schedule:
         executor = make_executor(
             self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler
         )
-        in_flight: dict[Any, _InFlight] = {}
+        in_flight = self.in_flight
+        self.time_left.workers = executor.slots  # with Dask, the cluster's threads
         finished = False
         try:
             while self.pending or in_flight:
@@ -254,7 +258,10 @@ class _Schedule:
                     continue
                 for future in executor.wait(in_flight, timeout=1.0):
                     flight = in_flight.pop(future)
-                    self._handle(flight.task, executor.outcome(future))
+                    outcome = executor.outcome(future)
+                    if outcome.status not in ("busy", "missing"):  # those come back at once, having done nothing
+                        self.time_left.record(flight.task, time.monotonic() - flight.started)
+                    self._handle(flight.task, outcome)
                 self._expire(executor, in_flight)
             finished = True
         finally:
@@ -331,7 +338,12 @@ class _Schedule:
         predictions = outcome.arrays if is_pipeline and outcome.status == "ok" else None
         self.c.db.save_result(task.key, self.run_id, row, cluster_key, predictions)
         if is_pipeline:
-            self.c.progress.finished(task.describe(), row["status"])
+            self.c.progress.finished(task.describe(), row["status"], self._seconds_left())
+
+    def _seconds_left(self) -> float | None:
+        now = time.monotonic()
+        running = [(flight.task, now - flight.started) for flight in self.in_flight.values()]
+        return self.time_left.seconds(self.pending.values(), running)
 
     def _rebuild(self, task: Task, read: tuple[str, str] | None) -> None:
         """An input entry vanished or was corrupt: rebuild it, then run the task again."""
