@@ -13,15 +13,12 @@ are detected: this module imports, and ferbench lists both extractors, without i
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
-import time
 import warnings
-from contextlib import contextmanager, nullcontext
 from typing import Iterator
 
 import numpy as np
 from ferbench_plugins.classical import CappedPCA, HOGTransformer, to_uint8
+from ferbench_plugins.native_log import glog_notices_dropped
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
 from sklearn.preprocessing import StandardScaler
@@ -62,7 +59,6 @@ DISTANCES: dict[str, tuple[tuple[int, int], ...]] = {
     "eye_width": ((33, 133), (263, 362)),
     "lid_to_cheek": ((145, 205), (374, 425)),
 }
-QUIET_AFTER_FIRST_FACE_S = 2.0  # seconds fd 2 stays quiet after the mesh's first face at a canvas size
 MOUTH_CENTRE = (13, 14)
 LIP_CORNERS = (61, 291)
 BROW_INNER = (107, 336)
@@ -79,23 +75,6 @@ def _canvas(face: np.ndarray, pad: int) -> np.ndarray:
     return cv2.cvtColor(big, cv2.COLOR_GRAY2RGB)
 
 
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for a moment: mediapipe's C++ graph writes its
-    start-up notices there directly, past Python's warnings and absl's log settings, and a
-    run's stderr is for ferbench's own lines."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def detect_landmarks(
     images: np.ndarray, *, refine: bool = True, min_detection_confidence: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -109,28 +88,22 @@ def detect_landmarks(
     faces = to_uint8(np.asarray(images, dtype=np.float32))
     shapes = np.zeros((len(faces), 478 if refine else 468, 3), np.float32)
     found = np.zeros(len(faces), bool)
-    for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
-        if found.all():
-            break
-        with _native_stderr_silenced():  # its calculators open, and log, in the graph's own threads
+    with glog_notices_dropped():  # the graph logs start-up notices to fd 2, some from its own threads
+        for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
+            if found.all():
+                break
             mesh = FaceMesh(
                 static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
             )
-        try:
-            for pad in pads:
-                # The graph logs XNNPACK, TFLite and feedback-manager notices as it builds subgraphs
-                # for a canvas size, some from its own threads shortly after the first face there.
-                quiet_until = float("inf")
-                for i in np.flatnonzero(~found):
-                    with _native_stderr_silenced() if time.monotonic() < quiet_until else nullcontext():
+            try:
+                for pad in pads:
+                    for i in np.flatnonzero(~found):
                         result = mesh.process(_canvas(faces[i], pad))
-                    if result.multi_face_landmarks:
-                        quiet_until = min(quiet_until, time.monotonic() + QUIET_AFTER_FIRST_FACE_S)
-                        shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
-                        found[i] = True
-        finally:
-            with _native_stderr_silenced():  # closing waits for the graph's threads, and what they still log
-                mesh.close()
+                        if result.multi_face_landmarks:
+                            shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
+                            found[i] = True
+            finally:
+                mesh.close()  # waits for the graph's threads, and what they still log
     return shapes, found
 
 
