@@ -35,20 +35,50 @@ def _forward(read_end: int, destination: int) -> None:
                 os.write(destination, kept)
 
 
+class _Fd2Filter:
+    """The filter on fd 2, shared by every thread of the process (fd 2 is one for them all):
+    the first user puts it in place, the last one out takes it away."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._saved = -1
+        self._reader: threading.Thread | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            self._users += 1
+            if self._users > 1:
+                return
+            sys.stderr.flush()
+            read_end, write_end = os.pipe()
+            self._saved = os.dup(2)
+            os.dup2(write_end, 2)
+            os.close(write_end)
+            self._reader = threading.Thread(target=_forward, args=(read_end, self._saved), name="glog-filter")
+            self._reader.daemon = True
+            self._reader.start()
+
+    def leave(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users:
+                return
+            sys.stderr.flush()
+            os.dup2(self._saved, 2)  # the pipe's last write end closes, so the reader sees its end
+            assert self._reader is not None
+            self._reader.join(_DRAIN_TIMEOUT_S)
+            os.close(self._saved)
+
+
+_FILTER = _Fd2Filter()
+
+
 @contextmanager
 def glog_notices_dropped() -> Iterator[None]:
     """Within the block, the notices NOTICE matches are dropped from fd 2; the rest passes."""
-    sys.stderr.flush()
-    read_end, write_end = os.pipe()
-    saved = os.dup(2)
-    os.dup2(write_end, 2)
-    os.close(write_end)
-    reader = threading.Thread(target=_forward, args=(read_end, saved), name="glog-filter", daemon=True)
-    reader.start()
+    _FILTER.enter()
     try:
         yield
     finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)  # the pipe's last write end closes, so the reader sees its end
-        reader.join(_DRAIN_TIMEOUT_S)
-        os.close(saved)
+        _FILTER.leave()

@@ -34,3 +34,31 @@ def test_fd_2_is_itself_again_after_the_block(capfd):
         assert os.fstat(2).st_ino != before.st_ino  # the pipe
     after = os.fstat(2)
     assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
+
+
+def test_threads_share_one_filter_and_the_last_out_restores_fd_2(capfd):
+    before = os.fstat(2)
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+
+    def first():
+        with glog_notices_dropped():
+            first_in.set()
+            second_in.wait(5)
+        first_out.set()
+
+    def second():
+        first_in.wait(5)
+        with glog_notices_dropped():
+            second_in.set()
+            first_out.wait(5)
+            os.write(2, FEEDBACK)  # the first thread has left: still filtered
+            os.write(2, ERROR)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert capfd.readouterr().err == ERROR.decode()
+    after = os.fstat(2)
+    assert (after.st_dev, after.st_ino) == (before.st_dev, before.st_ino)
