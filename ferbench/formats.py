@@ -13,9 +13,9 @@ from typing import Any, Sequence
 
 import pandas as pd
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
+from ferbench.fitted_table import Col, FittedTable
 from ferbench.report import (
     chance_floors,
     choice_marks,
@@ -26,7 +26,7 @@ from ferbench.report import (
     percent,
     to_markdown,
 )
-from ferbench.report_table import LeaderboardTable
+from ferbench.report_table import render_board
 from ferbench.selection import PAIRING
 from ferbench.views import RunView, matched, pairings_in_order, summarise_by
 
@@ -39,6 +39,7 @@ _HEADERS = {
     "ceiling_acc": "ceiling %",
     "note": "note",
 }
+_SIDE_BY_SIDE_LEFT_OUT = ("chance_acc", "ceiling_acc", "cluster_acc", "val_acc")
 
 
 def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, str, str]]:
@@ -91,13 +92,21 @@ def summary_rows(summary: pd.DataFrame, kind: str) -> tuple[list[str], list[list
     return headers, rows
 
 
-def _rich_table(title: str, caption: str, headers: list[str], rows: list[list[str]]) -> Table:
-    table = Table(title=title, caption=caption, caption_justify="left", title_style="bold")
-    for position, header in enumerate(headers):
-        table.add_column(header, no_wrap=position < len(PAIRING), justify="left" if position < 3 else "right")
-    for row in rows:
-        table.add_row(*(Text(cell, style="red") if "failed" in cell else cell for cell in row))
-    return table
+def _rich_table(
+    title: str,
+    caption: str,
+    headers: list[str],
+    rows: list[list[str]],
+    names: int,
+    left_out_order: Sequence[str] = (),
+) -> FittedTable:
+    """The first `names` columns (plugin names) shorten before a number is cut; notes wrap."""
+    columns = [
+        Col(header, "left" if position < names else "right", whole=position >= names and "note" not in header)
+        for position, header in enumerate(headers)
+    ]
+    styled = [[Text(cell, style="red") if "failed" in cell else cell for cell in row] for row in rows]
+    return FittedTable(title, columns, styled, caption=caption, left_out_order=left_out_order)
 
 
 def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -113,14 +122,17 @@ def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> R
         for view in views:
             headers, rows = summary_rows(summarise_by(view.board, by), by)
             caption = f"{describe_data(view.metadata)}\nMean rank among the {by}s sharing the other two plugins."
-            tables.append(_rich_table(f"{by}s of {view.label}", caption, headers, rows))
+            tables.append(_rich_table(f"{by}s of {view.label}", caption, headers, rows, names=1))
         return Group(*tables)
     if len(views) == 1:
         view = views[0]
-        return LeaderboardTable(view.board, view.picks, view.rows, view.metadata, sort_by)
+        return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
     headers, rows = comparison_rows(views)
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
-    return _rich_table("ferbench leaderboards side by side", caption, headers, rows)
+    # left out first when narrow: every run's chance, then ceiling, then cluster and val ACC; test ACC stays
+    order = [f"{index + 1}: {_HEADERS[score]}" for score in _SIDE_BY_SIDE_LEFT_OUT for index in range(len(views))]
+    left_out = [header for header in order if header in headers]
+    return _rich_table("ferbench leaderboards side by side", caption, headers, rows, len(PAIRING), left_out)
 
 
 def markdown(views: Sequence[RunView], by: str | None = None) -> str:

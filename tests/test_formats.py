@@ -135,6 +135,23 @@ def test_several_runs_side_by_side(stored, tmp_path):
     assert by_pairing(empty_too, "2: test ACC %")[(SCRIPT, "kmeans", "logreg")] == "not run"
 
 
+@pytest.mark.parametrize("width", [220, 100])
+def test_runs_side_by_side_fit_the_terminal_with_every_test_acc_whole(stored, width):
+    views = load_views([stored, stored])
+    console = Console(width=width, record=True)
+    console.print(formats.terminal(views, "test_acc"))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    for pairing, test_acc in expected(stored).items():
+        if pairing != FAILED:
+            assert text.count(test_acc) >= 2  # once per run
+    caption = " ".join(text.split())
+    if width == 220:
+        assert "Left out to fit" not in caption
+    else:
+        assert "Left out to fit this width: 1: chance %, 2: chance %, 1: ceiling %, 2: ceiling %" in caption
+
+
 def test_by_in_every_text_format(stored):
     views = load_views([stored])
     table = markdown_table(formats.markdown(views, by="extractor"))

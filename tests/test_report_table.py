@@ -6,6 +6,7 @@ import re
 import pytest
 from rich.console import Console
 
+from ferbench.fitted_table import Col, FittedTable
 from ferbench.report import leaderboard, percent
 from ferbench.report_table import render_leaderboard
 from ferbench.store import to_frame
@@ -82,3 +83,26 @@ def test_failures_are_named_under_the_table(frame):
     assert f"{' → '.join(FAILED)}: failed: ValueError: boom" in caption
     assert f"{' → '.join(PARTIAL)}: 1 of 2 seeds failed: ValueError: boom" in caption
     assert SCRIPT in caption  # a plugin's odd name is text, printed as it is
+
+
+def test_a_fitted_table_wraps_headers_before_leaving_out_columns_and_shortens_names_last():
+    columns = [Col("name", "left", whole=False), Col("first score"), Col("second score"), Col("spare score")]
+    table = FittedTable(
+        "t", columns, [["a-rather-long-plugin-name", "12.5±0.1", "33.0±2.0", "1.0"]], left_out_order=["spare score"]
+    )
+    roomy = render_table(table, 90)
+    assert headers(roomy) == ["name", "first score", "second score", "spare score"]
+    assert "first score" in roomy  # one line: there is room
+    wrapped = render_table(table, 62)
+    assert headers(wrapped) == ["name", "first score", "second score", "spare score"] and "first score" not in wrapped
+    narrow = render_table(table, 45)
+    assert headers(narrow)[1:] == ["first score", "second score"]
+    assert "Left out to fit this width: spare score" in " ".join(narrow.split())
+    tiny = render_table(table, 30)
+    assert "12.5±0.1" in tiny and "33.0±2.0" in tiny and "a-rather-long-plugin-name" not in tiny
+
+
+def render_table(table, width: int) -> str:
+    console = Console(width=width, record=True)
+    console.print(table)
+    return console.export_text()

@@ -1,0 +1,89 @@
+"""Rich tables that fit the width they are printed at.
+
+Squeezed below its natural width, a rich table shortens every cell alike, so a number shows
+as its first digit and an ellipsis. A FittedTable instead leaves out whole columns, in the
+order its maker gives (least telling first), until the rest fit with every number whole; only
+text columns (plugin names, notes) may wrap or be shortened. Its caption says what was left out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+Cell = str | Text
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: its header, how its cells line up, and whether they must stay whole (numbers:
+    the column is as wide as its widest cell, and only the header may wrap) or may wrap and be
+    shortened with an ellipsis (names, notes)."""
+
+    header: str
+    justify: JustifyMethod = "right"
+    whole: bool = True
+
+
+def left_out_line(left_out: Sequence[str]) -> str:
+    return (
+        f"Left out to fit this width: {', '.join(left_out)} "
+        "(a wider terminal shows them, as do --format markdown, csv, json and html)."
+    )
+
+
+class FittedTable:
+    """A renderable table: rich asks it to render at a width, and it leaves out the fewest
+    columns of `left_out_order` that let the rest fit there."""
+
+    def __init__(
+        self,
+        title: str,
+        columns: Sequence[Col],
+        rows: Sequence[Sequence[Cell]],
+        *,
+        caption: str | Callable[[list[str]], str] = "",
+        left_out_order: Sequence[str] = (),
+        title_style: str = "bold",
+    ) -> None:
+        self.title, self.columns, self.rows = title, list(columns), [list(row) for row in rows]
+        self.caption, self.left_out_order, self.title_style = caption, list(left_out_order), title_style
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
+        yield self.table(console, options.max_width)
+
+    def table(self, console: Console, width: int) -> Table:
+        """The table with the most columns that fit `width`; below the narrowest, rich shortens
+        the text columns, never a number."""
+        unbounded = console.options.update_width(10**6)
+        for count in range(len(self.left_out_order) + 1):
+            for wrap_headers in (False, True):  # headers on one line where there is room
+                table = self.build(self.left_out_order[:count], wrap_headers)
+                if table.__rich_measure__(console, unbounded).minimum <= width:
+                    return table
+        return table
+
+    def build(self, left_out: list[str], wrap_headers: bool = True) -> Table:
+        """The table without the columns named in `left_out`; its number columns are as wide
+        as their widest cell and, unless `wrap_headers`, their header."""
+        kept = [index for index, column in enumerate(self.columns) if column.header not in left_out]
+        caption = self.caption(left_out) if callable(self.caption) else self.caption
+        if left_out:
+            caption = "\n".join(filter(None, [caption, left_out_line(left_out)]))
+        table = Table(title=self.title, caption=caption or None, title_style=self.title_style, caption_justify="left")
+        for index in kept:
+            column = self.columns[index]
+            if column.whole:
+                cells = [Text(row[index]) if isinstance(row[index], str) else row[index] for row in self.rows]
+                header = column.header.split() if wrap_headers else [column.header]
+                widest = max([cell.cell_len for cell in cells] + [len(part) for part in header])
+                table.add_column(column.header, justify=column.justify, width=widest)
+            else:
+                table.add_column(column.header, justify=column.justify, overflow="ellipsis")
+        for row in self.rows:
+            table.add_row(*(row[index] for index in kept))
+        return table
