@@ -37,38 +37,38 @@ NO_PRIOR = "none"
 
 
 @dataclass(frozen=True)
-class Column:
-    """A score column: its header, the cell it shows for a leaderboard line, and its place in
-    the order columns are left out when the width runs short (None: always shown)."""
+class Score:
+    """A score column of the leaderboard: its header and the cell it shows for a line."""
 
     header: str
     cell: Callable[[pd.Series], str]
-    left_out_rank: int | None = None
 
 
 def _score(metric: str, show: Callable[[Any, Any], str] = percent) -> Callable[[pd.Series], str]:
     return lambda line: show(line[f"{metric}_mean"], line[f"{metric}_std"])
 
 
-def _columns(with_val: bool) -> list[Column]:
-    """The score columns in the order shown; `left_out_rank` 0 goes first when space is short."""
+def _scores(with_val: bool) -> list[Score]:
+    """The score columns in the order shown."""
     return [
-        Column("Cluster ACC", _score("cluster_acc")),
-        Column("NMI", _score("cluster_nmi", plain), 4),
-        Column("ARI", _score("cluster_ari", plain), 3),
-        Column("k", clusters_found, 6),
-        Column("Silh.", _score("silhouette", plain), 2),
-        *([Column("Val ACC", _score("val_acc"))] if with_val else []),
-        Column("Test ACC", _score("test_acc")),
-        Column("Chance", lambda line: percent(line["chance_acc"]), 7),
-        Column("Ceiling", _score("ceiling_acc"), 8),
-        Column("Gap true", _score("gap_true"), 5),
-        Column("Gap pseudo", _score("gap_pseudo"), 1),
-        Column("Times s", stage_seconds, 0),
+        Score("Cluster ACC", _score("cluster_acc")),
+        Score("NMI", _score("cluster_nmi", plain)),
+        Score("ARI", _score("cluster_ari", plain)),
+        Score("k", clusters_found),
+        Score("Silh.", _score("silhouette", plain)),
+        *([Score("Val ACC", _score("val_acc"))] if with_val else []),
+        Score("Test ACC", _score("test_acc")),
+        Score("Chance", lambda line: percent(line["chance_acc"])),
+        Score("Ceiling", _score("ceiling_acc")),
+        Score("Gap true", _score("gap_true")),
+        Score("Gap pseudo", _score("gap_pseudo")),
+        Score("Times s", stage_seconds),
     ]
 
 
-PRIOR_LEFT_OUT_RANK = 9  # the prior key goes last: it says which rows used outside knowledge
+# Left out in this order when the width runs short; the accuracies always stay, and the prior
+# key goes last of all: it says which rows used outside knowledge.
+LEFT_OUT_FIRST = ("Times s", "Gap pseudo", "Silh.", "ARI", "NMI", "Gap true", "k", "Chance", "Ceiling", "Prior")
 
 
 def prior_keys(board: pd.DataFrame) -> dict[str, str]:
@@ -113,7 +113,7 @@ def render_board(
     synthetic = bool(metadata["dataset"].get("synthetic"))
     with_prior = has_priors(board)
     keys = prior_keys(board) if with_prior else {}
-    scores = _columns(has_scores(board, "val_acc"))
+    scores = _scores(has_scores(board, "val_acc"))
     columns = [Col("#", "left"), *(Col(key.capitalize(), "left", whole=False) for key in PAIRING)]
     columns += [Col("Prior", "left")] if with_prior else []
     columns += [Col(score.header) for score in scores]
@@ -129,15 +129,12 @@ def render_board(
         if line["failed"]:
             values[[score.header for score in scores].index("Test ACC")].append(f" ({line['failed']} failed)", "red")
         table_rows.append([*cells, *values])
-    ranks = {score.header: score.left_out_rank for score in scores if score.left_out_rank is not None}
-    if with_prior:
-        ranks["Prior"] = PRIOR_LEFT_OUT_RANK
     return FittedTable(
         "ferbench leaderboard" + (" — SYNTHETIC faces, NOT FER2013" if synthetic else ""),
         columns,
         table_rows,
         caption=_caption(board, picks, rows, metadata, sort_by, keys),
-        left_out_order=sorted(ranks, key=lambda header: ranks[header]),
+        left_out_order=[header for header in LEFT_OUT_FIRST if header in {column.header for column in columns}],
         title_style="bold red" if synthetic else "bold",
     )
 

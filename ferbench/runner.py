@@ -209,7 +209,7 @@ class _Schedule:
         self.shown_warnings: set[str] = set()
         self.repeated_warnings = 0
         self.in_flight: dict[Any, _InFlight] = {}
-        self.time_left = TimeLeft(coordinator.config.jobs)
+        self.time_left = TimeLeft()  # its workers are the executor's slots, set when it starts
         for task in todo:
             self._require(task)
 
@@ -241,7 +241,7 @@ class _Schedule:
             self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler
         )
         in_flight = self.in_flight
-        self.time_left.workers = executor.slots  # with Dask, the cluster's threads
+        self.time_left.workers = executor.slots
         finished = False
         try:
             while self.pending or in_flight:

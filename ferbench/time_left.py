@@ -30,7 +30,7 @@ def _likenesses(task: Task) -> tuple[Likeness, ...]:
 class TimeLeft:
     """Measured task times, and the run's remaining time they imply."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self.workers = max(1, workers)
         self._totals: dict[Likeness, list[float]] = {}  # likeness -> [seconds, count]
 
