@@ -54,7 +54,7 @@ def test_a_task_is_priced_by_the_most_alike_measured_tasks(measured):
 def test_the_work_left_is_shared_by_the_workers(measured):
     waiting = [extract("landmarks", seed=1), classify("raw", "logreg", seed=1)]
     running = [(extract("landmarks", seed=2), 45.0), (cluster("raw", "kmeans", seed=2), 12.0)]
-    # 60 + 1 waiting, 60 - 45 still to go, and the overdue clustering counts as nearly done
+    # 60 + 1 waiting, 60 - 45 still to go, and the clustering past its 10 s price counts as done
     assert measured.seconds(waiting, running) == pytest.approx((60 + 1 + 15 + 0) / 2)
 
 
