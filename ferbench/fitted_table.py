@@ -38,7 +38,7 @@ def left_out_line(left_out: Sequence[str]) -> str:
 
 class FittedTable:
     """A renderable table: rich asks it to render at a width, and it leaves out the fewest
-    columns of `left_out_order` that let the rest fit there."""
+    steps of `left_out_order` that let the rest fit there."""
 
     def __init__(
         self,
@@ -47,11 +47,13 @@ class FittedTable:
         rows: Sequence[Sequence[Cell]],
         *,
         caption: str | Callable[[list[str]], str] = "",
-        left_out_order: Sequence[str] = (),
+        left_out_order: Sequence[str | tuple[str, ...]] = (),
         title_style: str = "bold",
     ) -> None:
         self.title, self.columns, self.rows = title, list(columns), [list(row) for row in rows]
-        self.caption, self.left_out_order, self.title_style = caption, list(left_out_order), title_style
+        self.caption, self.title_style = caption, title_style
+        # each step leaves out one column, or a tuple of columns together (the same score of every run)
+        self.left_out_order = [(item,) if isinstance(item, str) else item for item in left_out_order]
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         yield self.table(console, options.max_width)
@@ -61,8 +63,9 @@ class FittedTable:
         the text columns, never a number."""
         unbounded = console.options.update_width(10**6)
         for count in range(len(self.left_out_order) + 1):
+            left_out = [header for step in self.left_out_order[:count] for header in step]
             for wrap_headers in (False, True):  # headers on one line where there is room
-                table = self.build(self.left_out_order[:count], wrap_headers)
+                table = self.build(left_out, wrap_headers)
                 if table.__rich_measure__(console, unbounded).minimum <= width:
                     return table
         return table

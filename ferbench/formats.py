@@ -54,7 +54,7 @@ def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, str, str]]:
 
 def _comparison_cell(line: pd.Series | None, score: str) -> str:
     if line is None:
-        return "not run"
+        return "" if score == "note" else "not run"  # the scores beside it say so already
     if score == "note":
         return failure_note(line)
     if score == "chance_acc":
@@ -98,7 +98,7 @@ def _rich_table(
     headers: list[str],
     rows: list[list[str]],
     names: int,
-    left_out_order: Sequence[str] = (),
+    left_out_order: Sequence[tuple[str, ...]] = (),
 ) -> FittedTable:
     """The first `names` columns (plugin names) shorten before a number is cut; notes wrap."""
     columns = [
@@ -128,11 +128,21 @@ def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> R
         view = views[0]
         return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
     headers, rows = comparison_rows(views)
+    shown = [i for i, header in enumerate(headers) if not header.endswith(": note") or any(row[i] for row in rows)]
+    headers, rows = [headers[i] for i in shown], [[row[i] for i in shown] for row in rows]  # no empty note columns
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
     # left out first when narrow: every run's chance, then ceiling, then cluster and val ACC; test ACC stays
-    order = [f"{index + 1}: {_HEADERS[score]}" for score in _SIDE_BY_SIDE_LEFT_OUT for index in range(len(views))]
-    left_out = [header for header in order if header in headers]
-    return _rich_table("ferbench leaderboards side by side", caption, headers, rows, len(PAIRING), left_out)
+    order = [
+        tuple(
+            f"{index + 1}: {_HEADERS[score]}"
+            for index in range(len(views))
+            if f"{index + 1}: {_HEADERS[score]}" in headers
+        )
+        for score in _SIDE_BY_SIDE_LEFT_OUT
+    ]
+    return _rich_table(
+        "ferbench leaderboards side by side", caption, headers, rows, len(PAIRING), [s for s in order if s]
+    )
 
 
 def markdown(views: Sequence[RunView], by: str | None = None) -> str:

@@ -152,6 +152,15 @@ def test_runs_side_by_side_fit_the_terminal_with_every_test_acc_whole(stored, wi
         assert "Left out to fit this width: 1: chance %, 2: chance %, 1: ceiling %, 2: ceiling %" in caption
 
 
+def test_side_by_side_shows_a_note_column_only_for_a_run_with_failures(stored, tmp_path):
+    clean = write_run(tmp_path / "clean", faces_csv(tmp_path), [r for r in result_rows() if r["status"] == "ok"])
+    console = Console(width=300, record=True)
+    console.print(formats.terminal(load_views([stored, clean]), "test_acc"))
+    text = console.export_text()
+    assert "1: note" in text and "2: note" not in text
+    assert "failed: ValueError: boom" in text
+
+
 def test_by_in_every_text_format(stored):
     views = load_views([stored])
     table = markdown_table(formats.markdown(views, by="extractor"))
