@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
+from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, JustifyMethod, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -54,6 +55,19 @@ class FittedTable:
         self.caption, self.title_style = caption, title_style
         # each step leaves out one column, or a tuple of columns together (the same score of every run)
         self.left_out_order = [(item,) if isinstance(item, str) else item for item in left_out_order]
+        self._widths = {index: self._whole_widths(index) for index, column in enumerate(self.columns) if column.whole}
+        # a text column with nothing in any row (no failures, say) is not shown at all
+        self._empty = {
+            column.header
+            for index, column in enumerate(self.columns)
+            if self.rows and not column.whole and not any(str(row[index]) for row in self.rows)
+        }
+
+    def _whole_widths(self, index: int) -> tuple[int, int]:
+        """A number column's width with its header on one line, and with the header wrapped."""
+        widest = max([cell_len(str(row[index])) for row in self.rows] + [0])
+        header = self.columns[index].header
+        return max(widest, len(header)), max([widest] + [len(word) for word in header.split()])
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> Iterator[RenderableType]:
         yield self.table(console, options.max_width)
@@ -73,7 +87,8 @@ class FittedTable:
     def build(self, left_out: list[str], wrap_headers: bool = True) -> Table:
         """The table without the columns named in `left_out`; its number columns are as wide
         as their widest cell and, unless `wrap_headers`, their header."""
-        kept = [index for index, column in enumerate(self.columns) if column.header not in left_out]
+        hidden = self._empty.union(left_out)
+        kept = [index for index, column in enumerate(self.columns) if column.header not in hidden]
         caption = self.caption(left_out) if callable(self.caption) else self.caption
         if left_out:
             caption = "\n".join(filter(None, [caption, left_out_line(left_out)]))
@@ -81,10 +96,8 @@ class FittedTable:
         for index in kept:
             column = self.columns[index]
             if column.whole:
-                cells = [Text(row[index]) if isinstance(row[index], str) else row[index] for row in self.rows]
-                header = column.header.split() if wrap_headers else [column.header]
-                widest = max([cell.cell_len for cell in cells] + [len(part) for part in header])
-                table.add_column(column.header, justify=column.justify, width=widest)
+                one_line, wrapped = self._widths[index]
+                table.add_column(column.header, justify=column.justify, width=wrapped if wrap_headers else one_line)
             else:
                 table.add_column(column.header, justify=column.justify, overflow="ellipsis")
         for row in self.rows:

@@ -128,8 +128,6 @@ def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> R
         view = views[0]
         return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
     headers, rows = comparison_rows(views)
-    shown = [i for i, header in enumerate(headers) if not header.endswith(": note") or any(row[i] for row in rows)]
-    headers, rows = [headers[i] for i in shown], [[row[i] for i in shown] for row in rows]  # no empty note columns
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
     # left out first when narrow: every run's chance, then ceiling, then cluster and val ACC; test ACC stays
     order = [

@@ -106,3 +106,11 @@ def render_table(table, width: int) -> str:
     console = Console(width=width, record=True)
     console.print(table)
     return console.export_text()
+
+
+def test_an_empty_text_column_is_not_shown_unless_the_table_has_no_rows():
+    columns = [Col("name", "left", whole=False), Col("score"), Col("note", "left", whole=False)]
+    shown = render_table(FittedTable("t", columns, [["hog", "25.0", ""], ["raw", "19.0", ""]]), 80)
+    assert headers(shown) == ["name", "score"]
+    empty = render_table(FittedTable("t", columns, []), 80)
+    assert headers(empty) == ["name", "score", "note"]
