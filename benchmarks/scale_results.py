@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ferbench.figures import png_bytes
+from ferbench.report.figures import png_bytes
 from ferbench.files import write_atomically
 
 CSV_NAME = "scale.csv"

@@ -2,6 +2,6 @@
 
 import sys
 
-from ferbench.cli import main
+from ferbench.cli.main import main
 
 sys.exit(main())

@@ -12,7 +12,7 @@ plugin that only works on real faces.
 from __future__ import annotations
 
 from ferbench.checks import CheckData, blob_images, faces_data, run_checks
-from ferbench.types import Registration
+from ferbench.plugins.registration import Registration
 
 __all__ = ["blob_images", "check_registration", "faces_data"]
 

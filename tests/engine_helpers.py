@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from ferbench.config import RunConfig
+from ferbench.engine.config import RunConfig
 from ferbench.data.dataset import Dataset
 from ferbench.data.handle import DataHandle, summarise
 from ferbench.data.sampling import SplitSettings
-from ferbench.plugins import PluginRegistry
-from ferbench.runner import Coordinator, RunSummary
-from ferbench.store import to_frame
+from ferbench.plugins.registry import PluginRegistry
+from ferbench.engine.coordinator import Coordinator, RunSummary
+from ferbench.results.exports import to_frame
 
 
 def run_grid(

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferbench.cli import main
+from ferbench.cli.main import main
 from ferbench.data.audit import audit_dataset, hamming, near_pairs, perceptual_hashes
 from ferbench.data.dataset import USAGES, Dataset
 from ferbench.errors import FerbenchError

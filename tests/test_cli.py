@@ -187,8 +187,8 @@ def test_help_explains_the_protocol(tmp_path):
 def test_all_leaves_out_slow_and_unavailable_plugins_unless_asked(tmp_path, capsys):
     from argparse import Namespace
 
-    from ferbench.cli import _selection
-    from ferbench.plugins import load_plugins
+    from ferbench.cli.main import _selection
+    from ferbench.plugins.registry import load_plugins
     from tests.plugin_files import NEEDS_MISSING_MODULE_PLUGIN
 
     plugin = tmp_path / "fancy.py"

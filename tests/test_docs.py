@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ferbench.checks import run_checks
-from ferbench.plugins import load_plugins
+from ferbench.plugins.registry import load_plugins
 
 GUIDE = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 EXAMPLES = re.findall(r"```python\n# file: (\w+\.py)\n(.*?)```", GUIDE.read_text(), flags=re.S)

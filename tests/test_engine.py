@@ -18,13 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ferbench.config import RunConfig
+from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import SplitSettings
-from ferbench.executors import resolve_jobs, usable_cores
-from ferbench.graph import build_graph
-from ferbench.plugins import load_plugins
-from ferbench.runner import Coordinator
+from ferbench.engine.executors import resolve_jobs, usable_cores
+from ferbench.engine.graph import build_graph
+from ferbench.plugins.registry import load_plugins
+from ferbench.engine.coordinator import Coordinator
 from tests.engine_helpers import LOGGING_CLASSIFIER, SLEEPY_CLUSTERER
 from tests.test_cli import ferbench, write_csv
 
@@ -71,7 +71,7 @@ def test_dask_local_cluster_gives_the_same_numbers(tmp_path, faces):
 
 
 def test_without_dask_the_backend_is_a_one_line_error(tmp_path):
-    blocker = "import sys; sys.modules['distributed'] = None; from ferbench.cli import main; sys.exit(main())"
+    blocker = "import sys; sys.modules['distributed'] = None; from ferbench.cli.main import main; sys.exit(main())"
     result = subprocess.run(
         [sys.executable, "-c", blocker, "run", "-e", "raw", "-c", "kmeans", "-k", "knn", "--backend", "dask"],
         cwd=tmp_path,
@@ -417,7 +417,7 @@ def test_workers_keep_what_they_memoise() -> None:
     keep theirs, so per-process memos (landmark detections, pretrained layers) survive."""
     from joblib.externals.loky import get_reusable_executor
 
-    from ferbench.executors import keep_worker_memory
+    from ferbench.engine.executors import keep_worker_memory
     from tests.engine_helpers import grow_and_report_pid
 
     def pids(**options: object) -> list[int]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from matplotlib.image import imread
 
-from ferbench.figures import (
+from ferbench.report.figures import (
     MontageRow,
     cluster_makeup,
     confusion_counts,
@@ -20,7 +20,7 @@ from ferbench.figures import (
     png_bytes,
     tradeoff_figure,
 )
-from ferbench.report_figures import best_per_cell
+from ferbench.report.html_figures import best_per_cell
 
 NAMES = ["angry", "happy", "sad"]
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from ferbench import formats
-from ferbench.report import percent
-from ferbench.report_html import write_html_report
-from ferbench.views import load_views
+from ferbench.report import formats
+from ferbench.report.leaderboard import percent
+from ferbench.report.html import write_html_report
+from ferbench.report.views import load_views
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, faces_csv, result_rows, write_run
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferbench import memo, shared_memo
-from ferbench.cache import StageCache
-from ferbench.memo import MEMO_STAGE, MemoBusy, memos_in
+from ferbench import shared_memo
+from ferbench.engine import memo
+from ferbench.engine.stage_cache import StageCache
+from ferbench.engine.memo import MEMO_STAGE, MemoBusy, memos_in
 from tests.engine_helpers import SHARED_STEP_EXTRACTORS
 from tests.test_cli import ferbench, write_csv
 

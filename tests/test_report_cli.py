@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from ferbench.cli import main
+from ferbench.cli.main import main
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from ferbench import artifacts
-from ferbench.report_figures import load_faces
-from ferbench.report_html import write_html_report
+from ferbench.results import artifacts
+from ferbench.report.html_figures import load_faces
+from ferbench.report.html import write_html_report
 from tests.browser import CHROMIUM, Browser
 from tests.report_runs import SCRIPT, StoredArtifacts, faces_csv, write_run
 from tests.test_cli import write_csv

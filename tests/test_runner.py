@@ -4,8 +4,8 @@ failures confined to their rows, and labels used only to score."""
 import numpy as np
 import pytest
 
-from ferbench.graph import IMAGES, RANDOM_LABELS, TRUE_LABELS
-from ferbench.plugins import load_plugins
+from ferbench.engine.graph import IMAGES, RANDOM_LABELS, TRUE_LABELS
+from ferbench.plugins.registry import load_plugins
 from tests.conftest import striped_faces
 from tests.engine_helpers import LOGGING_CLASSIFIER, run_grid
 from tests.plugin_files import WRONG_SHAPE_PLUGIN

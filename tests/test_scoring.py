@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ferbench.pipeline import silhouette
-from ferbench.scoring import UNMATCHED, ClusterMap, score_clustering
+from ferbench.protocol.stages import silhouette
+from ferbench.protocol.scoring import UNMATCHED, ClusterMap, score_clustering
 
 
 def test_permuted_labels_score_perfectly():

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from ferbench.selection import choices, label_free_choice, optimistic_choice, validation_choice
+from ferbench.protocol.selection import choices, label_free_choice, optimistic_choice, validation_choice
 from tests.report_runs import SCRIPT, result_rows
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ferbench.errors import FerbenchError
-from ferbench.specs import Spec, expand, parse
+from ferbench.plugins.specs import Spec, expand, parse
 
 
 @pytest.mark.parametrize(

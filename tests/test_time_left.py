@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from ferbench.graph import Task
-from ferbench.time_left import TimeLeft
+from ferbench.engine.graph import Task
+from ferbench.engine.time_left import TimeLeft
 from tests.test_cli import FAST, ferbench, write_csv
 
 

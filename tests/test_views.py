@@ -3,7 +3,7 @@
 import pytest
 
 from ferbench.errors import FerbenchError
-from ferbench.views import load_views, matched, pairings_in_order, parse_where, summarise_by
+from ferbench.report.views import load_views, matched, pairings_in_order, parse_where, summarise_by
 from tests.report_runs import FAILED, SCRIPT, faces_csv, write_run
 
 

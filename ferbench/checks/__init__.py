@@ -25,7 +25,7 @@ from ferbench.checks.subject import (
     blob_images,
     faces_data,
 )
-from ferbench.types import Registration
+from ferbench.plugins.registration import Registration
 
 Status = Literal["pass", "fail", "skip"]
 _FIX_OF_FACTORY = (

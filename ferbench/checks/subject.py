@@ -15,7 +15,7 @@ import numpy as np
 
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import balanced_rows, normalise
-from ferbench.types import BuildContext, Classifier, Clusterer, Extractor, Registration
+from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Registration
 
 TINY = 14  # images in the tiny-input check: two per emotion, what `--per-class 2` gives
 LABEL_OFFSET = 10  # classifiers are trained on ids 10, 11, ...: pseudo-labels need not start at 0

@@ -10,9 +10,9 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from ferbench.errors import FerbenchError
-from ferbench.report import leaderboard
-from ferbench.selection import PAIRING, choices
-from ferbench.store import load_run
+from ferbench.report.leaderboard import leaderboard
+from ferbench.protocol.selection import PAIRING, choices
+from ferbench.results.exports import load_run
 
 # Columns worth filtering on; any other stored column works too.
 FILTER_KEYS = (*PAIRING, "prior", "dataset", "seed", "status")

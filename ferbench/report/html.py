@@ -20,8 +20,8 @@ import pandas as pd
 from ferbench import __version__
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
-from ferbench.formats import comparison_rows, summary_rows
-from ferbench.report import (
+from ferbench.report.formats import comparison_rows, summary_rows
+from ferbench.report.leaderboard import (
     CHOICE_MARKS,
     choice_marks,
     clusters_found,
@@ -34,9 +34,9 @@ from ferbench.report import (
     percent,
     plain,
 )
-from ferbench.report_figures import ReportFigure, run_figures
-from ferbench.selection import PAIRING
-from ferbench.views import RunView, load_views, summarise_by
+from ferbench.report.html_figures import ReportFigure, run_figures
+from ferbench.protocol.selection import PAIRING
+from ferbench.report.views import RunView, load_views, summarise_by
 
 _LIBRARIES = ("numpy", "pandas", "scikit-learn", "matplotlib", "pluggy")
 # (header, leaderboard column, how it is printed, which value is best: max, min or None)

@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ferbench.cache import CorruptEntry, StageCache
+from ferbench.engine.stage_cache import CorruptEntry, StageCache
 
 try:  # POSIX; elsewhere two workers may compute the same memo, which is slower, not wrong
     import fcntl

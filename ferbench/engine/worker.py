@@ -21,13 +21,13 @@ from typing import Any, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ferbench.cache import CorruptEntry, Entry, StageCache
-from ferbench.graph import Task
-from ferbench.memo import MemoBusy, memos_in
-from ferbench.pipeline import Clustering, Features, StageError, classify, cluster, extract, representatives
-from ferbench.plugins import PluginRegistry, load_plugins
-from ferbench.scoring import classifier_columns, cluster_columns
-from ferbench.types import BuildContext
+from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
+from ferbench.engine.graph import Task
+from ferbench.engine.memo import MemoBusy, memos_in
+from ferbench.protocol.stages import Clustering, Features, StageError, classify, cluster, extract, representatives
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.protocol.scoring import classifier_columns, cluster_columns
+from ferbench.plugins.registration import BuildContext
 
 PARTS = ("train", "val", "test")
 

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, Iterator, Literal
 
 from ferbench import __version__
-from ferbench.config import RunConfig
+from ferbench.engine.config import RunConfig
 from ferbench.keys import digest, estimator_identity
-from ferbench.plugins import PluginRegistry
-from ferbench.types import BuildContext
+from ferbench.plugins.registry import PluginRegistry
+from ferbench.plugins.registration import BuildContext
 
 Stage = Literal["extract", "cluster", "classify", "reference"]
 TRUE_LABELS = "(true labels)"

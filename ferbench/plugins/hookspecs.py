@@ -2,7 +2,7 @@
 
 A plugin is any module or object with functions named like the specs below, marked with
 `ferbench.hookimpl`. Every hook takes no arguments and returns an iterable of registration
-records (see `ferbench.types`). The built-in algorithms use exactly these hooks.
+records (see `ferbench.plugins.registration`). The built-in algorithms use exactly these hooks.
 
 Example, a complete third-party plugin::
 
@@ -24,7 +24,7 @@ from typing import Iterable
 
 import pluggy
 
-from ferbench.types import Classifier, Clusterer, Extractor
+from ferbench.plugins.registration import Classifier, Clusterer, Extractor
 
 PROJECT = "ferbench"
 hookspec = pluggy.HookspecMarker(PROJECT)

@@ -17,10 +17,10 @@ from rich.text import Text
 
 from ferbench.checks import CheckData, CheckResult, faces_data, run_checks
 from ferbench.errors import FerbenchError
-from ferbench.plugins import PluginRegistry, load_plugins
-from ferbench.specs import expand
-from ferbench.terminal import console, errors
-from ferbench.types import KINDS, Registration
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.plugins.specs import expand
+from ferbench.cli.terminal import console, errors
+from ferbench.plugins.registration import KINDS, Registration
 
 EXIT_FAILED_CHECKS = 1
 _STATUS_STYLE = {"pass": ("pass", "green"), "fail": ("FAIL", "bold red"), "skip": ("skipped", "yellow")}

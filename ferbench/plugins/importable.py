@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from ferbench.errors import PluginError
-from ferbench.types import BuildContext, Classifier, Clusterer, Extractor, Kind, Registration
+from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Kind, Registration
 
 NEEDS: dict[Kind, tuple[str, ...]] = {
     "extractor": ("fit", "transform"),

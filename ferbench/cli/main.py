@@ -17,27 +17,29 @@ from typing import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__, formats, plugin_commands
-from ferbench.cache import StageCache
-from ferbench.cli_data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
-from ferbench.config import RunConfig
+from ferbench import __version__
+from ferbench.cli import plugin as plugin_commands
+from ferbench.report import formats
+from ferbench.engine.stage_cache import StageCache
+from ferbench.cli.data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
+from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings, choose_emotions
-from ferbench.database import DB_NAME, ResultsDB
+from ferbench.results.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
-from ferbench.executors import JOBS_ENV, check_cores, require_dask, resolve_jobs
+from ferbench.engine.executors import JOBS_ENV, check_cores, require_dask, resolve_jobs
 from ferbench.files import write_atomically
-from ferbench.formats import FORMATS
-from ferbench.plugins import PluginRegistry, load_plugins
-from ferbench.progress import RichProgress
-from ferbench.report import SORT_KEYS
-from ferbench.report_table import render_leaderboard
-from ferbench.runner import CACHE_DIR, Coordinator
-from ferbench.selection import validation_choice
-from ferbench.store import save_run, to_frame
-from ferbench.terminal import console, errors
-from ferbench.types import FLAG_OF_KIND, KINDS
-from ferbench.views import load_views
+from ferbench.report.formats import FORMATS
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.cli.progress import RichProgress
+from ferbench.report.leaderboard import SORT_KEYS
+from ferbench.report.terminal_table import render_leaderboard
+from ferbench.engine.coordinator import CACHE_DIR, Coordinator
+from ferbench.protocol.selection import validation_choice
+from ferbench.results.exports import save_run, to_frame
+from ferbench.cli.terminal import console, errors
+from ferbench.plugins.registration import FLAG_OF_KIND, KINDS
+from ferbench.report.views import load_views
 
 DEFAULT_OUT = "results"
 REPORT_NAME = "report.html"
@@ -488,7 +490,7 @@ def command_run(args: argparse.Namespace) -> int:
     console.print(render_leaderboard(frame, metadata))
     console.print(f"Results: {csv_path} and {json_path} (all runs: {coordinator.db.path})", highlight=False)
     if args.report:
-        from ferbench.report_html import write_html_report
+        from ferbench.report.html import write_html_report
 
         report = write_html_report([args.out], Path(args.out) / REPORT_NAME)
         console.print(f"Report: {report}", highlight=False)
@@ -552,7 +554,7 @@ def command_cache(args: argparse.Namespace) -> int:
 def command_report(args: argparse.Namespace) -> int:
     out_dirs = args.out or [DEFAULT_OUT]
     if args.format == "html":
-        from ferbench.report_html import write_html_report
+        from ferbench.report.html import write_html_report
 
         output = args.output or Path(out_dirs[0]) / REPORT_NAME
         path = write_html_report(

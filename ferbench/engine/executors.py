@@ -1,6 +1,6 @@
 """Where tasks run: in this process, in local worker processes (loky), or on a Dask cluster.
 
-All three take a `Job`, run `ferbench.work.run_job` and hand back its `Outcome` through a
+All three take a `Job`, run `ferbench.engine.worker.run_job` and hand back its `Outcome` through a
 future, so the coordinator schedules the same graph the same way on each.
 """
 
@@ -11,7 +11,7 @@ import os
 from typing import Any, Iterable, Protocol
 
 from ferbench.errors import FerbenchError
-from ferbench.work import Job, Outcome, run_job
+from ferbench.engine.worker import Job, Outcome, run_job
 
 DASK_HINT = 'pip install -e ".[dask]"'
 JOBS_ENV = "FERBENCH_JOBS"

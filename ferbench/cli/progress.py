@@ -2,7 +2,7 @@
 
 Both count finished pairings out of the grid's total (results stored by earlier runs count
 as done from the start), with elapsed time and the coordinator's estimate of the time left
-(see `ferbench.time_left`).
+(see `ferbench.engine.time_left`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ferbench.graph import Task
+from ferbench.engine.graph import Task
 
 Likeness = tuple[str | None, ...]
 

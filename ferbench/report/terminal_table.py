@@ -1,7 +1,7 @@
 """The leaderboard as the terminal shows it: a table that fits the width it is printed at.
 
 A full leaderboard is about 190 characters wide. In a narrower terminal it leaves out its
-least telling columns first (see `ferbench.fitted_table`): stage times, the pseudo-label gap,
+least telling columns first (see `ferbench.report.fitted_table`): stage times, the pseudo-label gap,
 silhouette, ARI, NMI, ...; cluster, validation and test accuracy always stay. Prior knowledge
 is a short key explained under the table, so a long description cannot crowd the numbers out.
 """
@@ -14,8 +14,8 @@ from typing import Any, Callable
 import pandas as pd
 from rich.text import Text
 
-from ferbench.fitted_table import Cell, Col, FittedTable
-from ferbench.report import (
+from ferbench.report.fitted_table import Cell, Col, FittedTable
+from ferbench.report.leaderboard import (
     CHOICE_MARKS,
     choice_marks,
     clusters_found,
@@ -31,7 +31,7 @@ from ferbench.report import (
     plain,
     stage_seconds,
 )
-from ferbench.selection import PAIRING, choices
+from ferbench.protocol.selection import PAIRING, choices
 
 NO_PRIOR = "none"
 

@@ -6,7 +6,7 @@ user. Each source loads in isolation: one that fails to import is recorded with 
 reason and the others still work (pluggy alone would let one broken plugin stop all).
 
 The registry also answers for names it never registered: a spec with parameters
-(`hog(pixels_per_cell=6)`, see `ferbench.specs`) and any importable `module:Class`.
+(`hog(pixels_per_cell=6)`, see `ferbench.plugins.specs`) and any importable `module:Class`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from typing import Callable, Iterable, Sequence
 
 import pluggy
 
-from ferbench import hookspecs
+from ferbench.plugins import hookspecs
 from ferbench.errors import FerbenchError, PluginError
-from ferbench.importable import importable_plugin
-from ferbench.parameters import with_parameters
-from ferbench.specs import expand, parse
-from ferbench.types import KINDS, Kind, Registration
+from ferbench.plugins.importable import importable_plugin
+from ferbench.plugins.parameters import with_parameters
+from ferbench.plugins.specs import expand, parse
+from ferbench.plugins.registration import KINDS, Kind, Registration
 
 ENTRY_POINT_GROUP = "ferbench"
 _HOOK_OF_KIND = {

@@ -15,8 +15,8 @@ import pandas as pd
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from ferbench.fitted_table import Col, FittedTable
-from ferbench.report import (
+from ferbench.report.fitted_table import Col, FittedTable
+from ferbench.report.leaderboard import (
     chance_floors,
     choice_marks,
     describe_choices,
@@ -26,9 +26,9 @@ from ferbench.report import (
     percent,
     to_markdown,
 )
-from ferbench.report_table import render_board
-from ferbench.selection import PAIRING
-from ferbench.views import RunView, matched, pairings_in_order, summarise_by
+from ferbench.report.terminal_table import render_board
+from ferbench.protocol.selection import PAIRING
+from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
 FORMATS = ("table", "markdown", "csv", "json", "html")
 _HEADERS = {

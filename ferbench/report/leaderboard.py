@@ -8,7 +8,7 @@ import pandas as pd
 
 from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
-from ferbench.selection import PAIRING
+from ferbench.protocol.selection import PAIRING
 
 SORT_KEYS: dict[str, str] = {
     "test_acc": "end-to-end test accuracy against the true labels (default)",

@@ -97,10 +97,10 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
 
 
 def command_data(args: argparse.Namespace) -> int:
-    from ferbench.cli import print_warnings
+    from ferbench.cli.main import print_warnings
     from ferbench.data.audit import MAX_NEAR_DISTANCE, audit_dataset, render_audit, write_montage
     from ferbench.data.sources import load_dataset
-    from ferbench.terminal import console, errors
+    from ferbench.cli.terminal import console, errors
 
     if not 0 <= args.near_distance <= MAX_NEAR_DISTANCE:
         raise FerbenchError(f"--near-distance must be from 0 to {MAX_NEAR_DISTANCE}, got {args.near_distance}")

@@ -16,16 +16,16 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from ferbench.cache import StageCache
-from ferbench.config import RunConfig
+from ferbench.engine.stage_cache import StageCache
+from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import make_split
-from ferbench.database import ResultsDB
-from ferbench.executors import Executor, make_executor
-from ferbench.graph import IMAGES, Graph, Task, build_graph, context, split_key
-from ferbench.plugins import PluginRegistry
-from ferbench.time_left import TimeLeft
-from ferbench.work import Job, Outcome
+from ferbench.results.database import ResultsDB
+from ferbench.engine.executors import Executor, make_executor
+from ferbench.engine.graph import IMAGES, Graph, Task, build_graph, context, split_key
+from ferbench.plugins.registry import PluginRegistry
+from ferbench.engine.time_left import TimeLeft
+from ferbench.engine.worker import Job, Outcome
 
 CACHE_DIR = "cache"
 _RETRIES = 2  # times a task may find an input entry gone before it fails

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ferbench import artifacts
+from ferbench.results import artifacts
 from ferbench.data.dataset import EMOTIONS
 from ferbench.errors import FerbenchError
-from ferbench.figures import (
+from ferbench.report.figures import (
     MontageRow,
     cluster_makeup,
     confusion_counts,
@@ -31,9 +31,9 @@ from ferbench.figures import (
     png_bytes,
     tradeoff_figure,
 )
-from ferbench.report import pairing_name, percent
-from ferbench.selection import PAIRING
-from ferbench.views import RunView
+from ferbench.report.leaderboard import pairing_name, percent
+from ferbench.protocol.selection import PAIRING
+from ferbench.report.views import RunView
 
 TOP_PIPELINES = 5
 NO_ARTIFACTS = "this results folder holds no per-image artifacts (runs store them in their results database)"
