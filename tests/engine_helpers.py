@@ -14,7 +14,7 @@ from ferbench.data.handle import DataHandle, summarise
 from ferbench.data.sampling import SplitSettings
 from ferbench.plugins.registry import PluginRegistry
 from ferbench.engine.coordinator import Coordinator, RunSummary
-from ferbench.results.exports import to_frame
+from ferbench.storage.exports import to_frame
 
 
 def run_grid(

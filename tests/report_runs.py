@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ferbench.results.artifacts import ClusteringArtifacts, PredictionArtifacts
+from ferbench.storage.artifacts import ClusteringArtifacts, PredictionArtifacts
 from ferbench.data.sources import load_dataset
 from tests.test_cli import write_csv
 

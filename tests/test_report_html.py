@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from ferbench.results import artifacts
+from ferbench.storage import artifacts
 from ferbench.report.html_figures import load_faces
 from ferbench.report.html import write_html_report
 from tests.browser import CHROMIUM, Browser

@@ -9,7 +9,7 @@ from rich.console import Console
 from ferbench.report.fitted_table import Col, FittedTable
 from ferbench.report.leaderboard import leaderboard, percent
 from ferbench.report.terminal_table import render_leaderboard
-from ferbench.results.exports import to_frame
+from ferbench.storage.exports import to_frame
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, result_rows
 
 LONG_PRIOR = "a face mesh network pretrained on many labelled face images, which knows where lips and brows are"

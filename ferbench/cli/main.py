@@ -25,7 +25,7 @@ from ferbench.cli.data import DATA_ENV, add_data_command, add_split_options, com
 from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings, choose_emotions
-from ferbench.results.database import DB_NAME, ResultsDB
+from ferbench.storage.database import DB_NAME, ResultsDB
 from ferbench.errors import FerbenchError
 from ferbench.engine.executors import JOBS_ENV, check_cores, require_dask, resolve_jobs
 from ferbench.files import write_atomically
@@ -36,7 +36,7 @@ from ferbench.report.leaderboard import SORT_KEYS
 from ferbench.report.terminal_table import render_leaderboard
 from ferbench.engine.coordinator import CACHE_DIR, Coordinator
 from ferbench.protocol.selection import validation_choice
-from ferbench.results.exports import save_run, to_frame
+from ferbench.storage.exports import save_run, to_frame
 from ferbench.cli.terminal import console, errors
 from ferbench.plugins.registration import FLAG_OF_KIND, KINDS
 from ferbench.report.views import load_views

@@ -20,7 +20,7 @@ from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import make_split
-from ferbench.results.database import ResultsDB
+from ferbench.storage.database import ResultsDB
 from ferbench.engine.executors import Executor, make_executor
 from ferbench.engine.graph import IMAGES, Graph, Task, build_graph, context, split_key
 from ferbench.plugins.registry import PluginRegistry

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ferbench.results import artifacts
+from ferbench.storage import artifacts
 from ferbench.data.dataset import EMOTIONS
 from ferbench.errors import FerbenchError
 from ferbench.report.figures import (

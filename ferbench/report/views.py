@@ -12,7 +12,7 @@ import pandas as pd
 from ferbench.errors import FerbenchError
 from ferbench.report.leaderboard import leaderboard
 from ferbench.protocol.selection import PAIRING, choices
-from ferbench.results.exports import load_run
+from ferbench.storage.exports import load_run
 
 # Columns worth filtering on; any other stored column works too.
 FILTER_KEYS = (*PAIRING, "prior", "dataset", "seed", "status")

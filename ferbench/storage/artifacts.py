@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ferbench.results.database import DB_NAME, ResultsDB, from_blob
-from ferbench.results.exports import load_run
+from ferbench.storage.database import DB_NAME, ResultsDB, from_blob
+from ferbench.storage.exports import load_run
 
 
 @dataclass(frozen=True)

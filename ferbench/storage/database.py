@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ferbench.errors import FerbenchError
-from ferbench.results.exports import COLUMNS
+from ferbench.storage.exports import COLUMNS
 
 DB_NAME = "ferbench.db"
 
