@@ -8,10 +8,10 @@ from threadpoolctl import threadpool_limits
 
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import SplitSettings, make_split
-from ferbench.protocol.stages import classify, cluster, extract, representatives
+from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import load_plugins
 from ferbench.protocol.scoring import classifier_columns, cluster_columns
-from ferbench.plugins.registration import BuildContext
+from ferbench.protocol.stages import classify, cluster, extract, representatives
 
 PARTS = ("train", "val", "test")
 

@@ -16,8 +16,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ferbench.report.figures import png_bytes
 from ferbench.files import write_atomically
+from ferbench.report.figures import png_bytes
 
 CSV_NAME = "scale.csv"
 PNG_NAME = "scale.png"

@@ -1,8 +1,36 @@
-"""ferbench: benchmark unsupervised facial-expression recognition, one plugin at a time."""
+"""ferbench: benchmark unsupervised facial-expression recognition, one plugin at a time.
 
-from ferbench.plugins.hookspecs import hookimpl
+Plugins need only the names imported here. `run`, `load_results` and `SplitSettings` (the
+Python entry point, see `ferbench.api`) are loaded on first use, so that importing ferbench
+in a plugin or a worker stays cheap.
+"""
+
+from typing import Any
+
 from ferbench.engine.memo import shared_memo
+from ferbench.plugins.hookspecs import hookimpl
 from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor
 
 __version__ = "0.2.0"
-__all__ = ["BuildContext", "Classifier", "Clusterer", "Extractor", "hookimpl", "shared_memo", "__version__"]
+_LAZY = {"run": "ferbench.api", "load_results": "ferbench.api", "SplitSettings": "ferbench.data.sampling"}
+__all__ = [
+    "BuildContext",
+    "Classifier",
+    "Clusterer",
+    "Extractor",
+    "SplitSettings",
+    "hookimpl",
+    "load_results",
+    "run",
+    "shared_memo",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """The entry point's names, imported when first asked for (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ferbench' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Iterator
 
 
-def write_atomically(path: Path, content: str | bytes) -> None:
-    """Write next to the target, then rename: a crash never leaves a half-written file."""
+@contextmanager
+def atomic_writer(path: Path) -> Iterator[BinaryIO]:
+    """A binary stream beside `path`, renamed onto it when the block ends without an error:
+    a crash never leaves a half-written file, and readers see the old file or the new one."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(content.encode("utf-8") if isinstance(content, str) else content)
+            yield stream
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: Path, content: str | bytes) -> None:
+    """Write `content` whole or not at all (see `atomic_writer`)."""
+    with atomic_writer(path) as stream:
+        stream.write(content.encode("utf-8") if isinstance(content, str) else content)

@@ -8,29 +8,24 @@ from pathlib import Path
 
 import pandas as pd
 
-from ferbench.engine.config import RunConfig
 from ferbench.data.dataset import Dataset
-from ferbench.data.handle import DataHandle, summarise
+from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import SplitSettings
+from ferbench.engine.config import RunConfig
+from ferbench.engine.coordinator import Coordinator, RunResult
 from ferbench.plugins.registry import PluginRegistry
-from ferbench.engine.coordinator import Coordinator, RunSummary
-from ferbench.storage.exports import to_frame
 
 
 def run_grid(
     dataset: Dataset, registry: PluginRegistry, out: Path, *, data: dict | None = None, **config
 ) -> pd.DataFrame:
     """The rows of one run of the engine (stored in `out`), as a DataFrame."""
-    return to_frame(run_summary(dataset, registry, out, data=data, **config).rows, _metadata(dataset))
-
-
-def _metadata(dataset: Dataset) -> dict:
-    return {"dataset": summarise(dataset, []), "config": {}}
+    return run_summary(dataset, registry, out, data=data, **config).frame
 
 
 def run_summary(
     dataset: Dataset, registry: PluginRegistry, out: Path, *, data: dict | None = None, **config
-) -> RunSummary:
+) -> RunResult:
     defaults = dict(extractors=("raw",), clusterers=("kmeans",), classifiers=("knn",))
     settings = SplitSettings(**{"per_class": 40, **(data or {})})
     run_config = RunConfig(**{**defaults, **config}, data=settings)

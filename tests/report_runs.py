@@ -7,14 +7,15 @@ pairing that failed on every seed and one that failed on one seed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ferbench.storage.artifacts import ClusteringArtifacts, PredictionArtifacts
 from ferbench.data.sources import load_dataset
+from ferbench.storage.database import ResultsDB
 from tests.test_cli import write_csv
 
 SCRIPT = "<script>alert(1)</script>"
@@ -37,7 +38,13 @@ def known_val_acc(extractor: str, clusterer: str, classifier: str, seed: int) ->
     return known_test_acc(extractor, clusterer, classifier, seed) + {"logreg": 0.0, "knn": 0.06}[classifier]
 
 
+def task_key(*identity: Any) -> str:
+    """A task key as the engine makes one: a digest of what the task is."""
+    return hashlib.sha256(repr(identity).encode()).hexdigest()[:16]
+
+
 def result_rows() -> list[dict[str, Any]]:
+    """Every row of the run, each with its task key."""
     rows = []
     for seed in SEEDS:
         for extractor in EXTRACTORS:
@@ -91,7 +98,8 @@ def result_rows() -> list[dict[str, Any]]:
                             predict_s=0.05,
                         )
                     )
-    return rows
+    identity = ("kind", "extractor", "clusterer", "classifier", "seed")
+    return [dict(row, key=task_key(*(row[column] for column in identity))) for row in rows]
 
 
 def write_run(folder: Path, data: Path, rows: list[dict[str, Any]] | None = None) -> Path:
@@ -132,39 +140,54 @@ def faces_csv(folder: Path) -> Path:
     return write_csv(folder / "faces.csv")
 
 
-class StoredArtifacts:
-    """What an engine would store for the run above: train clusters and test predictions per seed.
+def _split(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rows = np.random.default_rng(seed).permutation(count)
+    cut = int(0.8 * count)
+    return np.sort(rows[:cut]), np.sort(rows[cut:])
+
+
+def _clustering(labels: np.ndarray, train: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """Arrays and meta as the engine stores a clustering (the maps keyed by cluster id as text, like JSON)."""
+    clusters = (labels[train] + 1) % 7
+    clusters[::5] = (clusters[::5] + 3) % 7
+    arrays = {"train_rows": train, "train_labels": labels[train], "clusters": clusters}
+    meta = {
+        "cluster_map": {str((emotion + 1) % 7): emotion for emotion in range(7)},
+        "representatives": {str(c): train[clusters == c][:12].tolist() for c in np.unique(clusters)},
+    }
+    return arrays, meta
+
+
+def _predictions(labels: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
+    predictions = labels[test].copy()
+    predictions[::4] = (predictions[::4] + 1) % 7
+    predictions[::10] = -1
+    return {"test_rows": test, "test_labels": labels[test], "test_predictions": predictions}
+
+
+def store_artifacts(folder: Path, data: Path) -> Path:
+    """Write what an engine stores for the run above into the folder's results database: every
+    row, and for each pipeline that ran its train clusters and test predictions.
 
     Clusters are the true emotions shifted by one id (the map undoes it) with every fifth face
     moved to another cluster; predictions are right except every fourth face, and every tenth
     face is unmatched.
     """
-
-    def __init__(self, data: Path) -> None:
-        self.labels = load_dataset(data)[0].labels.astype(np.int64)
-
-    def _split(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.random.default_rng(seed).permutation(len(self.labels))
-        cut = int(0.8 * len(rows))
-        return np.sort(rows[:cut]), np.sort(rows[cut:])
-
-    def load_clustering(self, out_dir: Any, extractor: str, clusterer: str, seed: int) -> ClusteringArtifacts:
-        train, _ = self._split(seed)
-        labels = self.labels[train]
-        clusters = (labels + 1) % 7
-        clusters[::5] = (clusters[::5] + 3) % 7
-        representatives = {int(c): train[clusters == c][:12] for c in np.unique(clusters)}
-        mapping = {(emotion + 1) % 7: emotion for emotion in range(7)}
-        return ClusteringArtifacts(extractor, clusterer, seed, train, labels, clusters, mapping, representatives)
-
-    def load_predictions(
-        self, out_dir: Any, extractor: str, clusterer: str, classifier: str, seed: int
-    ) -> PredictionArtifacts | None:
-        if (extractor, clusterer, classifier) == FAILED:
-            return None
-        _, test = self._split(seed)
-        labels = self.labels[test]
-        predictions = labels.copy()
-        predictions[::4] = (predictions[::4] + 1) % 7
-        predictions[::10] = -1
-        return PredictionArtifacts(extractor, clusterer, classifier, seed, test, labels, predictions)
+    labels = load_dataset(data)[0].labels.astype(np.int64)
+    db = ResultsDB.open(folder)
+    try:
+        run_id = db.start_run("ferbench run", {}, {}, {})
+        rows = result_rows()
+        for row in rows:
+            cluster_key = predictions = None
+            if row["kind"] == "pipeline" and row["status"] == "ok":
+                train, test = _split(len(labels), row["seed"])
+                plugins = row["extractor"], row["clusterer"], row["seed"]
+                cluster_key = task_key("cluster", *plugins)
+                db.save_clustering(cluster_key, *plugins, *_clustering(labels, train))
+                predictions = _predictions(labels, test)
+            db.save_result(row["key"], run_id, row, cluster_key=cluster_key, predictions=predictions)
+        db.finish_run(run_id, "ok", 0, len(rows))
+    finally:
+        db.close()
+    return folder

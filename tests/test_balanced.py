@@ -5,8 +5,8 @@ from ferbench_plugins.balanced import BalancedGaussianMixture, balanced_log_plan
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
-from ferbench.plugins.registry import load_plugins
 from ferbench.plugins.registration import BuildContext
+from ferbench.plugins.registry import load_plugins
 
 
 def test_plan_gives_every_row_and_column_its_share():

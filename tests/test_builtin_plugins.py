@@ -8,9 +8,9 @@ from sklearn.metrics import adjusted_rand_score
 
 from ferbench.checks import CheckData
 from ferbench.data.csv_loader import load_fer2013_csv
+from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import load_plugins
 from ferbench.testing import blob_images, check_registration, faces_data
-from ferbench.plugins.registration import BuildContext
 from tests.conftest import REAL_DATA
 
 REGISTRY = load_plugins()

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ferbench.checks import CHECKS, run_checks
+from ferbench.plugins.registration import Extractor
 from ferbench.plugins.registry import load_plugins
 from ferbench.testing import check_registration
-from ferbench.plugins.registration import Extractor
 from tests.plugin_files import BIRCH_PLUGIN, BROKEN_FOR
 
 CASES = [(check, *case) for check, cases in BROKEN_FOR.items() for case in cases]

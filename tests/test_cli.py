@@ -10,7 +10,10 @@ from html import escape
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from ferbench.errors import FerbenchError
+from ferbench.storage.columns import COLUMNS
 from tests.conftest import striped_faces
 from tests.plugin_files import BIRCH_PLUGIN, WRONG_SHAPE_PLUGIN, write_distribution
 
@@ -70,26 +73,7 @@ def test_run_on_a_csv_prints_the_table_and_writes_results(tmp_path):
     rows = pd.read_csv(tmp_path / "out" / "results.csv")
     pipeline = rows[rows.kind == "pipeline"]
     assert len(pipeline) == 1 and pipeline.test_acc.iloc[0] > 0.9
-    assert {
-        "extractor",
-        "clusterer",
-        "classifier",
-        "seed",
-        "status",
-        "cluster_acc",
-        "cluster_nmi",
-        "cluster_ari",
-        "test_acc",
-        "ceiling_acc",
-        "gap_true",
-        "gap_pseudo",
-        "extract_s",
-        "cluster_s",
-        "fit_s",
-        "predict_s",
-        "dataset",
-        "data_fingerprint",
-    } <= set(rows.columns)
+    assert list(rows.columns) == list(COLUMNS)  # the documented schema, in its order
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert document["dataset"]["source"] == str(data)
 
@@ -184,27 +168,26 @@ def test_help_explains_the_protocol(tmp_path):
     assert "--per-class" in result.stdout and "--seeds" in result.stdout
 
 
-def test_all_leaves_out_slow_and_unavailable_plugins_unless_asked(tmp_path, capsys):
-    from argparse import Namespace
-
-    from ferbench.cli.main import _selection
+def test_all_leaves_out_slow_and_unavailable_plugins_unless_asked(tmp_path):
+    from ferbench.plugins.grid import choose_plugins
     from ferbench.plugins.registry import load_plugins
     from tests.plugin_files import NEEDS_MISSING_MODULE_PLUGIN
 
     plugin = tmp_path / "fancy.py"
     plugin.write_text(NEEDS_MISSING_MODULE_PLUGIN)
     registry = load_plugins([plugin])
-    picks = dict(extractor=[], clusterer=[], classifier=[], all=True)
-    quick = _selection(registry, Namespace(**picks, slow=False))
+    notes: list[str] = []
+    quick = choose_plugins(registry, {}, everything=True, note=notes.append)
     assert "simclr" not in quick["extractor"] and "cnn" not in quick["classifier"] and "fancy" not in quick["extractor"]
     assert {"raw", "pca", "hog"} <= set(quick["extractor"])
-    notes = capsys.readouterr().err
     assert "skipping slow extractor 'simclr' (add --slow, or name it with -e)" in notes
     assert "skipping extractor 'fancy': needs a_module_that_does_not_exist (pip install fancy-faces)" in notes
-    everything = _selection(registry, Namespace(**picks, slow=True))
+    everything = choose_plugins(registry, {}, everything=True, slow=True)
     assert {"simclr", "autoencoder"} <= set(everything["extractor"]) and "cnn" in everything["classifier"]
-    named = _selection(registry, Namespace(**{**picks, "all": False, "extractor": ["simclr"]}, slow=False))
+    named = choose_plugins(registry, {"extractor": ["simclr"]})
     assert named["extractor"] == ("simclr",)
+    with pytest.raises(FerbenchError, match="choose pipelines: --all, or some of"):
+        choose_plugins(registry, {"extractor": []})
 
 
 def test_a_random_sample_is_run_and_reported_as_one(tmp_path):

@@ -18,13 +18,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ferbench.engine.config import RunConfig
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import SplitSettings
+from ferbench.engine.config import RunConfig
+from ferbench.engine.coordinator import Coordinator
 from ferbench.engine.executors import resolve_jobs, usable_cores
 from ferbench.engine.graph import build_graph
 from ferbench.plugins.registry import load_plugins
-from ferbench.engine.coordinator import Coordinator
 from tests.engine_helpers import LOGGING_CLASSIFIER, SLEEPY_CLUSTERER
 from tests.test_cli import ferbench, write_csv
 
@@ -293,7 +293,7 @@ def test_a_changed_parameter_or_data_changes_exactly_the_keys_it_decides(tmp_pat
         "    yield Clusterer('few', 'k-means, few restarts', lambda ctx: KMeans(ctx.n_clusters, n_init=N))\n"
     )
     plugin.write_text(source.replace("=N", "=2"))
-    config = RunConfig(("raw", "pca"), ("few", "kmeans"), ("knn", "logreg"), seeds=(0, 1))
+    config = RunConfig(("raw", "pca"), ("few", "kmeans"), ("knn", "logreg"), seeds=(0, 1), n_clusters=7)
     before = _keys(load_plugins([plugin]), config)
     plugin.write_text(source.replace("=N", "=3"))
     after = _keys(load_plugins([plugin]), config)
@@ -302,7 +302,7 @@ def test_a_changed_parameter_or_data_changes_exactly_the_keys_it_decides(tmp_pat
     assert len(changed) == 2 * 2 * (1 + 2)
 
     registry = load_plugins()
-    base = RunConfig(("raw",), ("kmeans",), ("knn",))
+    base = RunConfig(("raw",), ("kmeans",), ("knn",), n_clusters=7)
     assert set(_keys(registry, base).values()).isdisjoint(_keys(registry, base, "data-b").values())
     other_split = dataclasses.replace(base, data=SplitSettings(test_size=0.3))
     assert set(_keys(registry, base).values()).isdisjoint(_keys(registry, other_split).values())
@@ -365,7 +365,7 @@ def test_a_warm_run_never_reads_the_data(tmp_path, faces):
     handle = DataHandle(str(faces))
     config = RunConfig(("pca",), ("kmeans",), ("knn",), data=SplitSettings(per_class=40))
     summary = Coordinator(config, load_plugins(), handle, tmp_path / "results").run()
-    assert (summary.skipped, summary.computed, len(summary.rows)) == (3, 0, 3)
+    assert (summary.skipped, summary.computed, len(summary.frame)) == (3, 0, 3)
     assert not handle.loaded  # the fingerprint came from the database
 
 
@@ -460,3 +460,54 @@ def test_a_plugin_warning_is_one_line_shown_once(tmp_path, faces, jobs):
     assert len(lines) == 2 and lines[1] == "note: 5 more warnings like those above came from other tasks"
     assert re.fullmatch(r"warning: seed 0 · raw \S+ (kmeans → )?warny-knn[^:]*: UserWarning: custom trouble", lines[0])
     assert "second line" not in result.stderr
+
+
+PRIOR_PLUGINS = """
+from sklearn.decomposition import PCA
+from sklearn.neighbors import KNeighborsClassifier
+from ferbench import Classifier, Extractor, hookimpl
+
+class Flat(KNeighborsClassifier):
+    def fit(self, X, y):
+        return super().fit(X.reshape(len(X), -1), y)
+    def predict(self, X):
+        return super().predict(X.reshape(len(X), -1))
+
+@hookimpl
+def ferbench_extractors():
+    yield Extractor("known", "PCA said to be pretrained", lambda ctx: PCA(8), prior="a face model")
+
+@hookimpl
+def ferbench_classifiers():
+    yield Classifier("pixels", "k-NN on the images", lambda ctx: Flat(), consumes="images", prior="a pixel model")
+"""
+
+
+def test_each_task_carries_its_prior_and_a_pairing_its_ceiling(tmp_path):
+    plugin = tmp_path / "priors.py"
+    plugin.write_text(PRIOR_PLUGINS)
+    config = RunConfig(("known", "raw"), ("kmeans",), ("knn", "pixels"), n_clusters=7)
+    graph = build_graph(config, load_plugins([plugin]), "data-a")
+    priors = {(t.kind, t.extractor, t.classifier): t.prior for t in graph.results}
+    assert priors == {
+        ("ceiling", "known", "knn"): "a face model",
+        ("chance", "known", "knn"): "a face model",
+        ("ceiling", None, "pixels"): "a pixel model",  # reads images: the extractor brings nothing
+        ("chance", None, "pixels"): "a pixel model",
+        ("pipeline", "known", "knn"): "a face model",
+        ("pipeline", "known", "pixels"): "a face model; a pixel model",
+        ("ceiling", "raw", "knn"): "none",
+        ("chance", "raw", "knn"): "none",
+        ("pipeline", "raw", "knn"): "none",
+        ("pipeline", "raw", "pixels"): "a pixel model",
+    }
+    for task in graph.results:
+        if task.kind == "pipeline":
+            ceiling = graph.tasks[task.ceiling]
+            assert (ceiling.kind, ceiling.classifier, ceiling.seed) == ("ceiling", task.classifier, task.seed)
+            assert ceiling.extractor == (None if task.classifier == "pixels" else task.extractor)
+        else:
+            assert task.ceiling is None and task.clusterer is None
+    names = {task.kind: task.names() for task in graph.results if task.classifier == "pixels"}
+    assert names["ceiling"] == {"extractor": "(images)", "clusterer": "(true labels)", "classifier": "pixels"}
+    assert names["chance"]["clusterer"] == "(random labels)"

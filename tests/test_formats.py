@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from ferbench.report import formats
-from ferbench.report.leaderboard import percent
 from ferbench.report.html import write_html_report
+from ferbench.report.leaderboard import percent
 from ferbench.report.views import load_views
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, faces_csv, result_rows, write_run
 

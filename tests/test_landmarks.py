@@ -17,8 +17,8 @@ import pytest
 from ferbench_plugins.landmarks import FEATURES, cached_detection, detect_landmarks, ferbench_extractors
 
 from ferbench.errors import PluginError
-from ferbench.plugins.registry import load_plugins
 from ferbench.plugins.registration import BuildContext
+from ferbench.plugins.registry import load_plugins
 from tests.conftest import REAL_DATA
 
 PLUGIN_FILE = Path(__file__).resolve().parents[1] / "plugins" / "landmarks.py"

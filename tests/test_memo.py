@@ -14,8 +14,8 @@ import pytest
 
 from ferbench import shared_memo
 from ferbench.engine import memo
-from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.memo import MEMO_STAGE, MemoBusy, memos_in
+from ferbench.engine.stage_cache import StageCache
 from tests.engine_helpers import SHARED_STEP_EXTRACTORS
 from tests.test_cli import ferbench, write_csv
 

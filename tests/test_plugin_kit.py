@@ -14,9 +14,9 @@ import pytest
 
 from ferbench.checks import CHECKS
 from ferbench.cli.main import main
+from ferbench.cli.terminal import console
 from ferbench.plugins.registry import load_plugins
 from ferbench.scaffold import write_plugin
-from ferbench.cli.terminal import console
 from tests.plugin_files import TWO_BROKEN_EXTRACTORS_PLUGIN
 from tests.test_cli import ferbench, write_csv
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from ferbench.errors import FerbenchError, PluginError
-from ferbench.plugins.registry import load_plugins
 from ferbench.plugins.registration import BuildContext
+from ferbench.plugins.registry import load_plugins
 from tests.plugin_files import (
     BIRCH_PLUGIN,
     BROKEN_PLUGIN,

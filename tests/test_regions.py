@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from ferbench.plugins.registry import load_plugins
 from ferbench.plugins.registration import BuildContext
+from ferbench.plugins.registry import load_plugins
 
 
 def _band_faces(rows: slice, per_class: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

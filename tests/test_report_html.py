@@ -7,11 +7,11 @@ import shutil
 
 import pytest
 
-from ferbench.storage import artifacts
-from ferbench.report.html_figures import load_faces
+from ferbench.report import html_figures
 from ferbench.report.html import write_html_report
+from ferbench.report.html_figures import load_faces
 from tests.browser import CHROMIUM, Browser
-from tests.report_runs import SCRIPT, StoredArtifacts, faces_csv, write_run
+from tests.report_runs import SCRIPT, faces_csv, store_artifacts, write_run
 from tests.test_cli import write_csv
 
 FIGURES = ["montage", "confusion", "tradeoff", "heatmap", "per-emotion"]
@@ -24,11 +24,9 @@ def stored(tmp_path):
 
 
 @pytest.fixture
-def with_artifacts(monkeypatch, stored):
-    """The run's artifacts as the engine's results database would return them."""
-    stored_artifacts = StoredArtifacts(stored[1])
-    monkeypatch.setattr(artifacts, "load_clustering", stored_artifacts.load_clustering)
-    monkeypatch.setattr(artifacts, "load_predictions", stored_artifacts.load_predictions)
+def with_artifacts(stored):
+    """The run with the artifacts an engine stores in its results database."""
+    store_artifacts(*stored)
     return stored
 
 
@@ -79,6 +77,14 @@ def test_with_artifacts_every_figure_is_embedded_and_written_beside(with_artifac
     assert sorted(p.stem for p in (tmp_path / "report_figures").iterdir()) == sorted(FIGURES)
     assert "hog → kmeans (selected on validation accuracy)" in page and "Seed 0." in page
     assert "summed over seeds 0 1" in page
+
+
+def test_a_run_opens_its_artifacts_once_for_every_figure_and_seed(with_artifacts, tmp_path, monkeypatch):
+    opened = []
+    real_open = html_figures.Artifacts.open
+    monkeypatch.setattr(html_figures.Artifacts, "open", lambda out_dir: opened.append(out_dir) or real_open(out_dir))
+    page = write_html_report([with_artifacts[0]], tmp_path / "report.html").read_text()
+    assert embedded(page) == FIGURES and opened == [with_artifacts[0]]
 
 
 def test_faces_that_moved_or_changed_give_a_note_and_data_points_at_them(with_artifacts, tmp_path):

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from ferbench.protocol.stages import silhouette
 from ferbench.protocol.scoring import UNMATCHED, ClusterMap, score_clustering
+from ferbench.protocol.stages import silhouette
 
 
 def test_permuted_labels_score_perfectly():

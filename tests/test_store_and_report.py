@@ -8,7 +8,8 @@ from rich.console import Console
 from ferbench.errors import FerbenchError
 from ferbench.report.leaderboard import chance_floors, leaderboard, to_markdown
 from ferbench.report.terminal_table import render_leaderboard
-from ferbench.storage.exports import COLUMNS, load_run, save_run, to_frame
+from ferbench.storage.columns import COLUMNS
+from ferbench.storage.exports import load_run, save_run, to_frame
 
 METADATA = {
     "ferbench_version": "test",

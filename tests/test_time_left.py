@@ -23,7 +23,7 @@ def classify(extractor: str, classifier: str, seed: int = 0) -> Task:
 
 
 def reference(extractor: str, classifier: str, seed: int = 0) -> Task:
-    return Task("reference", f"r-{extractor}-{classifier}-{seed}", seed, (), extractor, "(true labels)", classifier)
+    return Task("reference", f"r-{extractor}-{classifier}-{seed}", seed, (), extractor, None, classifier, "ceiling")
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from sklearn.base import clone
 
 from ferbench.checks.subject import LABEL_OFFSET, TINY, Run, Subject, call, method
 from ferbench.errors import FerbenchError
+from ferbench.plugins.registration import KINDS, Classifier, Clusterer, Kind
 from ferbench.plugins.registry import PLUGIN_NAME
 from ferbench.plugins.specs import parse
-from ferbench.plugins.registration import KINDS, Classifier, Clusterer, Kind
 
 BASE_ESTIMATOR_FIX = (
     "subclass sklearn.base.BaseEstimator and store each __init__ argument unchanged, as an attribute "

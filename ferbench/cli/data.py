@@ -1,7 +1,7 @@
 """The command-line pieces about data: `ferbench data audit`, and the data options of `run`
 (validation share, de-duplication, emotion subset, FER+ labels).
 
-Kept apart from cli.py so that the data side can grow without touching the run engine.
+Kept apart from `ferbench.cli.main` so that the data side can grow without touching the run engine.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any
 
+from ferbench.cli.terminal import console, errors, print_warnings
 from ferbench.data.sources import LABEL_CHOICES
 from ferbench.errors import FerbenchError
 
@@ -97,10 +97,8 @@ def add_data_command(commands: argparse._SubParsersAction) -> None:
 
 
 def command_data(args: argparse.Namespace) -> int:
-    from ferbench.cli.main import print_warnings
     from ferbench.data.audit import MAX_NEAR_DISTANCE, audit_dataset, render_audit, write_montage
     from ferbench.data.sources import load_dataset
-    from ferbench.cli.terminal import console, errors
 
     if not 0 <= args.near_distance <= MAX_NEAR_DISTANCE:
         raise FerbenchError(f"--near-distance must be from 0 to {MAX_NEAR_DISTANCE}, got {args.near_distance}")
@@ -115,12 +113,3 @@ def command_data(args: argparse.Namespace) -> int:
         path = write_montage(report, dataset, args.montage)
         errors.print(f"Montage of examples: {path}", highlight=False)
     return 0
-
-
-def split_note(summaries: dict[int, dict[str, Any]]) -> str | None:
-    """The line telling a user that `--split usage` left test twins of training faces out."""
-    left_out = {seed: summary["twins_left_out"] for seed, summary in summaries.items()}
-    if not any(left_out.values()):
-        return None
-    per_seed = ", ".join(f"seed {seed}: {count}" for seed, count in left_out.items())
-    return f"left out of the test part, as each has a pixel twin in train: {per_seed} faces"

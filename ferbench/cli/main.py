@@ -10,35 +10,28 @@ import argparse
 import os
 import shlex
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__
+from ferbench import __version__, api
 from ferbench.cli import plugin as plugin_commands
-from ferbench.report import formats
-from ferbench.engine.stage_cache import StageCache
-from ferbench.cli.data import DATA_ENV, add_data_command, add_split_options, command_data, split_note
-from ferbench.engine.config import RunConfig
-from ferbench.data.handle import DataHandle, dataset_metadata
-from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings, choose_emotions
-from ferbench.storage.database import DB_NAME, ResultsDB
-from ferbench.errors import FerbenchError
-from ferbench.engine.executors import JOBS_ENV, check_cores, require_dask, resolve_jobs
-from ferbench.files import write_atomically
-from ferbench.report.formats import FORMATS
-from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.cli.data import DATA_ENV, add_data_command, add_split_options, command_data
 from ferbench.cli.progress import RichProgress
+from ferbench.cli.terminal import console, errors, note, print_warnings, warn
+from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings
+from ferbench.engine.coordinator import CACHE_DIR
+from ferbench.engine.executors import JOBS_ENV
+from ferbench.engine.stage_cache import StageCache
+from ferbench.errors import FerbenchError
+from ferbench.files import write_atomically
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.report import formats
+from ferbench.report.formats import FORMATS
 from ferbench.report.leaderboard import SORT_KEYS
 from ferbench.report.terminal_table import render_leaderboard
-from ferbench.engine.coordinator import CACHE_DIR, Coordinator
-from ferbench.protocol.selection import validation_choice
-from ferbench.storage.exports import save_run, to_frame
-from ferbench.cli.terminal import console, errors
-from ferbench.plugins.registration import FLAG_OF_KIND, KINDS
 from ferbench.report.views import load_views
 
 DEFAULT_OUT = "results"
@@ -288,67 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
-
-
 def _warn_failures(registry: PluginRegistry) -> None:
     for failure in registry.failures:
-        errors.print(
-            f"[yellow]warning:[/] plugin {failure.source} failed to load: {escape(failure.reason)}", highlight=False
-        )
-
-
-def _selection(registry: PluginRegistry, args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
-    """The names to run per kind; explicitly named plugins must exist and be usable."""
-    chosen = {"extractor": args.extractor, "clusterer": args.clusterer, "classifier": args.classifier}
-    if not args.all and not any(chosen.values()):
-        raise FerbenchError("choose pipelines: --all, or some of -e/--extractor, -c/--clusterer, -k/--classifier")
-    selection: dict[str, tuple[str, ...]] = {}
-    for kind in KINDS:
-        if chosen[kind]:
-            selection[kind] = registry.select(kind, chosen[kind])  # specs and sweeps -> canonical names
-            continue
-        names = []
-        for loaded in registry.plugins[kind].values():
-            registration = loaded.registration
-            if not loaded.available:
-                errors.print(
-                    f"[yellow]note:[/] skipping {kind} '{registration.name}': needs "
-                    f"{', '.join(registration.missing_requirements())} ({escape(registration.install_hint)})",
-                    highlight=False,
-                )
-            elif registration.slow and not args.slow:
-                errors.print(
-                    f"[yellow]note:[/] skipping slow {kind} '{registration.name}' (add --slow, or name it "
-                    f"with {FLAG_OF_KIND[kind]})",
-                    highlight=False,
-                )
-            else:
-                names.append(registration.name)
-        selection[kind] = tuple(names)
-        if not selection[kind]:
-            raise FerbenchError(f"no {kind} is available: install a plugin that provides one")
-    return selection
-
-
-def _resolve_device(device: str, registry: PluginRegistry, selection: dict[str, tuple[str, ...]]) -> str:
-    """The device for torch plugins: with `auto`, cuda when torch sees a GPU.
-
-    torch takes 1.3 s to import, so it is only asked when a selected plugin needs it.
-    """
-    chosen = [registry.get(kind, name) for kind, names in selection.items() for name in names]
-    needs_torch = any("torch" in registration.requires for registration in chosen)
-    if device == "cpu" or (device == "auto" and not needs_torch):
-        return "cpu"
-    import torch
-
-    if torch.cuda.is_available():
-        return "cuda"
-    if device == "cuda":
-        raise FerbenchError("--device cuda: no CUDA device is visible to torch")
-    return "cpu"
+        warn(f"plugin {failure.source} failed to load: {failure.reason}")
 
 
 def sample_size(text: str) -> SampleSize:
@@ -367,7 +302,7 @@ def _split_settings(args: argparse.Namespace) -> SplitSettings:
             "--sample and --per-class exclude each other: --sample draws a random sample in the data's "
             "own class mix, --per-class a class-balanced one"
         )
-    settings = SplitSettings(
+    return SplitSettings(
         per_class=SplitSettings.per_class if args.per_class is None else args.per_class,
         sample=args.sample,
         test_size=args.test_size,
@@ -378,30 +313,10 @@ def _split_settings(args: argparse.Namespace) -> SplitSettings:
         dedupe=args.dedupe,
         emotions=args.emotions,
     )
-    settings.check()
-    return settings
-
-
-def _execution_checks(args: argparse.Namespace) -> int:
-    """Check the execution options; returns the number of workers (`--jobs`, $FERBENCH_JOBS or auto)."""
-    if args.clusters is not None and args.clusters < 2:
-        raise FerbenchError(f"--clusters must be at least 2, got {args.clusters}")
-    if args.threads < 1:
-        raise FerbenchError(f"--threads must be at least 1, got {args.threads}")
-    jobs = resolve_jobs(args.jobs, args.threads)
-    if args.timeout is not None and args.timeout <= 0:
-        raise FerbenchError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
-    if args.scheduler and args.backend != "dask":
-        raise FerbenchError("--scheduler needs --backend dask")
-    if args.backend == "dask":
-        require_dask()
-    check_cores(jobs, args.threads, args.backend)
-    return jobs
 
 
 def _announce_data(summary: dict) -> None:
-    for warning in summary.get("warnings", []):
-        errors.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
+    print_warnings(summary.get("warnings", []))
     if summary["synthetic"]:
         errors.print(
             f"[bold yellow]No data given: running on {summary['n_images']:,} generated synthetic faces, "
@@ -410,94 +325,56 @@ def _announce_data(summary: dict) -> None:
         )
 
 
-def _note(message: str) -> None:
-    errors.print(f"[yellow]note:[/] {escape(message)}", highlight=False)
-
-
-def _warn(message: str) -> None:
-    errors.print(f"[yellow]warning:[/] {escape(message)}", highlight=False)
-
-
-def _stored_summaries(out_dir: str):
-    """Data summaries remembered by an earlier run in `out_dir` (read only; None if there is none)."""
-    if not (Path(out_dir) / DB_NAME).is_file():
-        return None
-    db = ResultsDB.open(out_dir, create=False)
-    return (db.dataset_summary, lambda ident, summary: None)
-
-
 def command_run(args: argparse.Namespace) -> int:
-    registry = load_plugins(args.plugin)
-    _warn_failures(registry)
-    selection = _selection(registry, args)
-    settings = _split_settings(args)
-    jobs = _execution_checks(args)
-    config = RunConfig(
-        extractors=selection["extractor"],
-        clusterers=selection["clusterer"],
-        classifiers=selection["classifier"],
-        seeds=tuple(dict.fromkeys(args.seeds)),
-        data=settings,
-        threads=args.threads,
-        jobs=jobs,
-        backend=args.backend,
-        scheduler=args.scheduler,
-        timeout=args.timeout,
-        device=_resolve_device(args.device, registry, selection),
-        quick=args.quick,
-        force=args.force,
-        plugin_files=tuple(str(Path(p).resolve()) for p in args.plugin),
-    )
-    data = DataHandle(
-        args.data or os.environ.get(DATA_ENV) or None, args.labels, args.ferplus, _stored_summaries(args.out)
-    )
-    summary = data.summary()  # bad data fails here, before anything is written
-    _announce_data(summary)
-    coordinator = Coordinator(config, registry, data, args.out, warn=_warn, note=_note)
-    emotions = choose_emotions(tuple(summary["present_emotions"]), summary["name"], settings)
-    coordinator.config = config = replace(config, n_clusters=args.clusters or len(emotions))
-    plugins = {p.registration.kind + ":" + p.registration.name: p.source for p in registry.all()}
     with RichProgress(errors) as progress:
-        coordinator.progress = progress
-        outcome = coordinator.run(command=shlex.join(sys.argv), metadata={"ferbench": __version__})
-    splits = coordinator.split_summaries()
-    note = split_note(splits)
-    if note:
-        _note(note)
-    metadata = {
-        "ferbench_version": __version__,
-        "dataset": dataset_metadata(summary, emotions),
-        "config": config.to_dict(),
-        "plugins": plugins,
-        "run": {
-            "database": str(coordinator.db.path),
-            "id": outcome.run_id,
-            "stored_before": outcome.skipped,
-            "computed": outcome.computed,
-        },
-    }
-    metadata["splits"] = {str(seed): split for seed, split in splits.items()}
-    frame = to_frame(outcome.rows, metadata)
-    metadata["selected"] = validation_choice(frame)
-    csv_path, json_path = save_run(args.out, frame, metadata)
-    if outcome.interrupted:
+        result = api.run(
+            args.extractor,
+            args.clusterer,
+            args.classifier,
+            everything=args.all,
+            slow=args.slow,
+            data=args.data or os.environ.get(DATA_ENV) or None,
+            labels=args.labels,
+            ferplus=args.ferplus,
+            split=_split_settings(args),
+            seeds=args.seeds,
+            clusters=args.clusters,
+            jobs=args.jobs,
+            threads=args.threads,
+            backend=args.backend,
+            scheduler=args.scheduler,
+            timeout=args.timeout,
+            device=args.device,
+            quick=args.quick,
+            force=args.force,
+            plugins=args.plugin,
+            out=args.out,
+            progress=progress,
+            warn=warn,
+            note=note,
+            on_data=_announce_data,
+            command=shlex.join(sys.argv),
+        )
+    frame = result.frame
+    if result.interrupted:
         errors.print(
-            f"interrupted: {int((frame['status'] == 'ok').sum())} of {outcome.total} results are saved in "
-            f"{coordinator.db.path} (exported to {csv_path}); run the same command again to resume",
+            f"interrupted: {int((frame['status'] == 'ok').sum())} of {result.total} results are saved in "
+            f"{result.database} (exported to {result.csv_path}); run the same command again to resume",
             highlight=False,
         )
         return EXIT_INTERRUPTED
-    console.print(render_leaderboard(frame, metadata))
-    console.print(f"Results: {csv_path} and {json_path} (all runs: {coordinator.db.path})", highlight=False)
+    console.print(render_leaderboard(frame, result.metadata))
+    console.print(f"Results: {result.csv_path} and {result.json_path} (all runs: {result.database})", highlight=False)
     if args.report:
         from ferbench.report.html import write_html_report
 
         report = write_html_report([args.out], Path(args.out) / REPORT_NAME)
         console.print(f"Report: {report}", highlight=False)
-    failed = frame[frame["status"] != "ok"]
+    failed = result.failed
     if not failed.empty:
         errors.print(
-            f"[red]{len(failed)} of {len(frame)} rows failed[/] (see the error column of {csv_path})", highlight=False
+            f"[red]{len(failed)} of {len(frame)} rows failed[/] (see the error column of {result.csv_path})",
+            highlight=False,
         )
         return EXIT_FAILED_PAIRINGS
     return 0

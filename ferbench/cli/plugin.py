@@ -16,11 +16,11 @@ from rich.table import Table
 from rich.text import Text
 
 from ferbench.checks import CheckData, CheckResult, faces_data, run_checks
+from ferbench.cli.terminal import console, errors
 from ferbench.errors import FerbenchError
+from ferbench.plugins.registration import KINDS, Registration
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.plugins.specs import expand
-from ferbench.cli.terminal import console, errors
-from ferbench.plugins.registration import KINDS, Registration
 
 EXIT_FAILED_CHECKS = 1
 _STATUS_STYLE = {"pass": ("pass", "green"), "fail": ("FAIL", "bold red"), "skip": ("skipped", "yellow")}

@@ -44,15 +44,19 @@ class RichProgress:
         self._log_lines = not console.is_terminal  # a log cannot redraw a bar
         self._total = self._done = 0
         self._started = time.monotonic()
+        self._shown = False
 
     def __enter__(self) -> "RichProgress":
-        self._bar.__enter__()
-        return self
+        return self  # the bar shows from `begin`: a mistake found before the work starts stays one line
 
     def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
+        if self._shown:
+            self._bar.stop()
 
     def begin(self, total: int, done: int) -> None:
+        if not self._shown:
+            self._bar.start()
+            self._shown = True
         self._total, self._done = total, done
         self._started = time.monotonic()
         self._bar.update(self._task, total=total, completed=done)

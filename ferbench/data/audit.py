@@ -8,8 +8,6 @@ a 64-bit DCT perceptual hash and a stated Hamming distance. A PNG montage shows 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from rich.table import Table
 from ferbench.data.dataset import IMAGE_SIDE, USAGES, Dataset
 from ferbench.data.duplicates import conflicting_groups, constant_images
 from ferbench.errors import FerbenchError
+from ferbench.files import atomic_writer
 
 HASH_SIDE = 8  # 8 x 8 lowest DCT frequencies: a 64-bit hash
 MAX_NEAR_DISTANCE = 6  # candidates come from HASH bits split in distance + 1 exact-match chunks
@@ -289,10 +288,8 @@ def write_montage(report: AuditReport, dataset: Dataset, path: str | Path) -> Pa
         raise FerbenchError("nothing to draw: the audit found no duplicate, leak, blank or near-duplicate")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     except OSError as error:
         raise FerbenchError(f"cannot write the montage {path}: {error.strerror or error}") from error
-    os.close(handle)
     width = max(sum(len(example) for example in finding.examples) for finding in shown)
     figure, axes = plt.subplots(len(shown), 1, figsize=(1.1 * width + 0.4, 1.65 * len(shown)), squeeze=False)
     figure.subplots_adjust(left=0.01, right=0.99, top=1 - 0.45 / len(shown), bottom=0.01, hspace=0.75)
@@ -308,11 +305,10 @@ def write_montage(report: AuditReport, dataset: Dataset, path: str | Path) -> Pa
         axis.set_title(finding.check, loc="left", fontsize=8, weight="bold", pad=21)
         axis.axis("off")
     try:
-        figure.savefig(temporary, dpi=110)
-        os.replace(temporary, path)
+        with atomic_writer(path) as stream:
+            figure.savefig(stream, format="png", dpi=110)
     except OSError as error:
         raise FerbenchError(f"cannot write the montage {path}: {error.strerror or error}") from error
     finally:
         plt.close(figure)
-        Path(temporary).unlink(missing_ok=True)
     return path

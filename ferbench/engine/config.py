@@ -16,6 +16,7 @@ class RunConfig:
 
     threads:  BLAS/OpenMP/torch threads inside one task (the plugins' `n_jobs`).
     jobs:     tasks computed at once, each in its own worker process (1: in this process).
+    n_clusters: groups a clusterer looks for (None until the coordinator knows the emotions).
     timeout:  seconds a task may take before it is stopped and recorded as timed out.
     force:    recompute results already stored instead of resuming.
     """
@@ -25,7 +26,7 @@ class RunConfig:
     classifiers: tuple[str, ...]
     seeds: tuple[int, ...] = (0,)
     data: SplitSettings = field(default_factory=SplitSettings)
-    n_clusters: int = 7
+    n_clusters: int | None = None  # None: as many as the run has emotions
     threads: int = 1
     jobs: int = 1
     backend: Backend = "local"

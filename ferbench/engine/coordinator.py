@@ -1,5 +1,6 @@
 """The coordinator: turns a run's configuration into a task graph, skips what is stored,
-schedules the rest on an executor, and commits each finished result at once.
+schedules the rest on an executor, commits each finished result at once, and finishes the
+run with the files a reader needs (`results.csv`, `results.json`).
 
 Only this process writes the results database. Stage outputs (splits, features,
 clusterings) go through the stage cache, so a task's inputs are found by key wherever it
@@ -10,22 +11,26 @@ depends on it; the grid goes on.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
 import numpy as np
+import pandas as pd
 
-from ferbench.engine.stage_cache import StageCache
+from ferbench import __version__
+from ferbench.data.handle import DataHandle, dataset_metadata
+from ferbench.data.sampling import choose_emotions, make_split
 from ferbench.engine.config import RunConfig
-from ferbench.data.handle import DataHandle
-from ferbench.data.sampling import make_split
-from ferbench.storage.database import ResultsDB
 from ferbench.engine.executors import Executor, make_executor
-from ferbench.engine.graph import IMAGES, Graph, Task, build_graph, context, split_key
-from ferbench.plugins.registry import PluginRegistry
+from ferbench.engine.graph import Graph, Read, Task, build_graph, context, split_key
+from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.time_left import TimeLeft
 from ferbench.engine.worker import Job, Outcome
+from ferbench.plugins.registry import PluginRegistry
+from ferbench.protocol.selection import validation_choice
+from ferbench.storage.database import ResultsDB
+from ferbench.storage.exports import save_run, to_frame
 
 CACHE_DIR = "cache"
 _RETRIES = 2  # times a task may find an input entry gone before it fails
@@ -54,48 +59,44 @@ class _Silent:
 
 
 @dataclass
-class RunSummary:
-    """A finished or interrupted (Ctrl-C) run: its stored rows in report order, and how many
-    results were already stored (skipped) and were to be computed."""
+class RunResult:
+    """A finished or interrupted (Ctrl-C) run, as saved in its results folder.
 
-    rows: list[dict[str, Any]]
+    frame:     every row of the run's grid, in report order (the content of results.csv).
+    metadata:  what results.json holds beside the rows: data set, configuration, plugins,
+               splits and the pipeline selected on validation accuracy.
+    skipped:   results already stored before this run; computed: the results it set out to compute.
+    """
+
+    frame: pd.DataFrame
+    metadata: dict[str, Any]
+    csv_path: Path
+    json_path: Path
+    database: Path
     total: int
-    run_id: int
     skipped: int
     computed: int
     interrupted: bool = False
 
-
-def _prior(registry: PluginRegistry, task: Task) -> str:
-    """What outside knowledge the row's plugins bring ('none': they learn only from the images)."""
-    named = [("extractor", task.extractor), ("clusterer", task.clusterer), ("classifier", task.classifier)]
-    priors = []
-    for kind, name in named:
-        if name is None or name.startswith("("):
-            continue
-        prior = getattr(registry.get(kind, name), "prior", "none")
-        if prior != "none" and prior not in priors:
-            priors.append(prior)
-    return "; ".join(priors) or "none"
+    @property
+    def failed(self) -> pd.DataFrame:
+        return self.frame[self.frame["status"] != "ok"]
 
 
-def with_ceilings(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each pipeline row gains `ceiling_acc`: its features' (or images') supervised reference."""
-    ceilings = {
-        (row["extractor"], row["classifier"], row["seed"]): row.get("test_acc")
-        for row in rows
-        if row["kind"] == "ceiling" and row["status"] == "ok"
-    }
-    images = {row["classifier"] for row in rows if row["kind"] == "ceiling" and row["extractor"] == IMAGES}
-    for row in rows:
-        if row["kind"] == "pipeline":
-            source = IMAGES if row["classifier"] in images else row["extractor"]
-            row["ceiling_acc"] = ceilings.get((source, row["classifier"], row["seed"]))
-    return rows
+def twins_note(splits: dict[int, dict[str, Any]]) -> str | None:
+    """The line telling a user that `--split usage` left test twins of training faces out."""
+    left_out = {seed: summary["twins_left_out"] for seed, summary in splits.items()}
+    if not any(left_out.values()):
+        return None
+    per_seed = ", ".join(f"seed {seed}: {count}" for seed, count in left_out.items())
+    return f"left out of the test part, as each has a pixel twin in train: {per_seed} faces"
 
 
 class Coordinator:
-    """One `ferbench run`: graph, resume, schedule, store."""
+    """One run: graph, resume, schedule, store, and the results files.
+
+    A configuration without `n_clusters` looks for as many groups as the run has emotions.
+    """
 
     def __init__(
         self,
@@ -107,7 +108,6 @@ class Coordinator:
         warn: Callable[[str], None] = lambda message: None,
         note: Callable[[str], None] = lambda message: None,
     ) -> None:
-        self.config = config
         self.registry = registry
         self.data = data
         self.out_dir = Path(out_dir)
@@ -116,9 +116,13 @@ class Coordinator:
         self.note = note
         self.db = ResultsDB.open(self.out_dir)
         self.cache = StageCache(self.out_dir / CACHE_DIR)
-        data.bind((self.db.dataset_summary, self.db.save_dataset_summary))
+        data.bind((self.db.dataset_summary, self.db.save_dataset_summary))  # a stored run needs no pixels
+        summary = data.summary()
+        self.emotions = choose_emotions(tuple(summary["present_emotions"]), summary["name"], config.data)
+        self.config = config if config.n_clusters is not None else replace(config, n_clusters=len(self.emotions))
 
-    def run(self, command: str = "", metadata: dict[str, Any] | None = None) -> RunSummary:
+    def run(self, command: str = "") -> RunResult:
+        """Compute what is not stored yet, then write results.csv and results.json (also after Ctrl-C)."""
         summary = self.data.summary()
         graph = build_graph(self.config, self.registry, summary["fingerprint"])
         keys = [task.key for task in graph.results]
@@ -130,7 +134,7 @@ class Coordinator:
                 f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
             )
         self._prepare_splits(graph, todo)
-        run_id = self.db.start_run(command, self.config.to_dict(), self.data.summary(), metadata or {})
+        run_id = self.db.start_run(command, self.config.to_dict(), summary, {"ferbench": __version__})
         pairings = [task for task in graph.results if task.kind == "pipeline"]
         self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
         interrupted = False
@@ -140,8 +144,28 @@ class Coordinator:
         except KeyboardInterrupt:  # every finished result is already committed
             interrupted = True
         self.db.finish_run(run_id, "interrupted" if interrupted else "completed", len(stored), len(todo))
-        rows = with_ceilings(self.db.results(keys))
-        return RunSummary(rows, len(keys), run_id, len(stored), len(todo), interrupted)
+        splits = self.split_summaries()
+        note = twins_note(splits)
+        if note:
+            self.note(note)
+        metadata = self._metadata(run_id, len(stored), len(todo), splits)
+        frame = to_frame(self.db.results(keys), metadata)
+        metadata["selected"] = validation_choice(frame)
+        csv_path, json_path = save_run(self.out_dir, frame, metadata)
+        return RunResult(
+            frame, metadata, csv_path, json_path, self.db.path, len(keys), len(stored), len(todo), interrupted
+        )
+
+    def _metadata(self, run_id: int, stored: int, computed: int, splits: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        """What results.json says of the run beside its rows."""
+        return {
+            "ferbench_version": __version__,
+            "dataset": dataset_metadata(self.data.summary(), self.emotions),
+            "config": self.config.to_dict(),
+            "plugins": {f"{p.registration.kind}:{p.registration.name}": p.source for p in self.registry.all()},
+            "run": {"database": str(self.db.path), "id": run_id, "stored_before": stored, "computed": computed},
+            "splits": {str(seed): split for seed, split in splits.items()},
+        }
 
     def _prepare_splits(self, graph: Graph, todo: list[Task]) -> None:
         """Write the split of every seed that still has work (this is where data is read)."""
@@ -197,12 +221,12 @@ class _Schedule:
     _RANK = {"extract": 0, "cluster": 1, "reference": 2, "classify": 2}
 
     def __init__(self, coordinator: Coordinator, graph: Graph, todo: list[Task], run_id: int) -> None:
-        self.c = coordinator
+        self.coordinator = coordinator
         self.graph = graph
         self.run_id = run_id
         self.order = {key: index for index, key in enumerate(graph.tasks)}
-        self.available: set[tuple[str, str]] = set()
-        self.failed: dict[tuple[str, str], str] = {}
+        self.available: set[Read] = set()
+        self.failed: dict[Read, str] = {}
         self.retries: dict[str, int] = {}
         self.pending: dict[str, Task] = {}
         self.deferred: set[str] = set()
@@ -213,12 +237,12 @@ class _Schedule:
         for task in todo:
             self._require(task)
 
-    def _present(self, read: tuple[str, str]) -> bool:
+    def _present(self, read: Read) -> bool:
         if read in self.available:
             return True
-        if read[0] != "splits" and self.c.config.force:
+        if read[0] != "splits" and self.coordinator.config.force:
             return False
-        if self.c.cache.exists(*read):
+        if self.coordinator.cache.exists(*read):
             self.available.add(read)
             return True
         return False
@@ -227,7 +251,7 @@ class _Schedule:
         if task.key in self.pending:
             return
         self.pending[task.key] = task
-        for read in task.reads[1:]:
+        for read in task.upstream:
             if not self._present(read):
                 producer = self.graph.producer(read)
                 assert producer is not None, f"no task produces {read}"
@@ -238,7 +262,10 @@ class _Schedule:
 
     def run(self) -> None:
         executor = make_executor(
-            self.c.config.backend, self.c.config.jobs, self.c.config.threads, self.c.config.scheduler
+            self.coordinator.config.backend,
+            self.coordinator.config.jobs,
+            self.coordinator.config.threads,
+            self.coordinator.config.scheduler,
         )
         in_flight = self.in_flight
         self.time_left.workers = executor.slots
@@ -249,10 +276,10 @@ class _Schedule:
                 for task in sorted(self.pending.values(), key=self._sort_key):
                     if len(in_flight) >= executor.slots:
                         break
-                    if all(read in self.available for read in task.reads[1:]):
+                    if all(read in self.available for read in task.upstream):
                         del self.pending[task.key]
-                        self.c.progress.running(task.describe())
-                        job = self.c.job(task, wait_for_memos=task.key in self.deferred)
+                        self.coordinator.progress.running(task.describe())
+                        job = self.coordinator.job(task, wait_for_memos=task.key in self.deferred)
                         in_flight[executor.submit(job)] = _InFlight(task, time.monotonic())
                 if not in_flight:
                     continue
@@ -269,12 +296,12 @@ class _Schedule:
         if self.repeated_warnings:
             count = self.repeated_warnings
             noun = "warning" if count == 1 else "warnings"
-            self.c.note(f"{count} more {noun} like those above came from other tasks")
+            self.coordinator.note(f"{count} more {noun} like those above came from other tasks")
 
     def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
         """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""
-        timeout = self.c.config.timeout
-        if not timeout or self.c.config.backend != "dask":
+        timeout = self.coordinator.config.timeout
+        if not timeout or self.coordinator.config.backend != "dask":
             return
         for future, flight in list(in_flight.items()):
             if time.monotonic() - flight.started > timeout + _DASK_GRACE_S:
@@ -286,7 +313,7 @@ class _Schedule:
     def _fail_orphans(self) -> None:
         """Tasks whose input failed upstream fail with that input's reason, without running."""
         for task in list(self.pending.values()):
-            reasons = [self.failed[read] for read in task.reads[1:] if read in self.failed]
+            reasons = [self.failed[read] for read in task.upstream if read in self.failed]
             if reasons:
                 del self.pending[task.key]
                 self._handle(task, Outcome(task.key, "failed", error=reasons[0]), upstream=True)
@@ -298,63 +325,79 @@ class _Schedule:
                 self.repeated_warnings += 1
             else:
                 self.shown_warnings.add(message)
-                self.c.warn(f"{task.describe()}: {message}")
+                self.coordinator.warn(f"{task.describe()}: {message}")
 
     def _handle(self, task: Task, outcome: Outcome, upstream: bool = False) -> None:
+        """One task came back (or failed without running, when `upstream` failed)."""
         for warning in outcome.warnings:
-            self.c.warn(warning)
+            self.coordinator.warn(warning)
         self._show_plugin_warnings(task, outcome.plugin_warnings)
         if outcome.status == "missing":
             self._rebuild(task, outcome.missing)
+        elif outcome.status == "busy":
+            self._defer(task)
+        elif task.produces is not None:
+            self._produced(task, outcome)
+        else:
+            self._store_result(task, outcome, upstream)
+
+    def _defer(self, task: Task) -> None:
+        """Another worker is computing a shared memo the task needs: try again after the rest."""
+        self.deferred.add(task.key)
+        self.pending[task.key] = task
+
+    def _produced(self, task: Task, outcome: Outcome) -> None:
+        """A stage output is in the cache (and a clustering's per-image outcome in the database), or failed."""
+        assert task.produces is not None
+        if outcome.status != "ok":
+            self.failed[task.produces] = outcome.error or outcome.status
             return
-        if outcome.status == "busy":
-            self.deferred.add(task.key)
-            self.pending[task.key] = task
-            return
-        if task.produces is not None:
-            if outcome.status == "ok":
-                self.available.add(task.produces)
-                if task.stage == "cluster":
-                    self.c.db.save_clustering(
-                        task.key, task.extractor, task.clusterer, task.seed, outcome.arrays, outcome.meta
-                    )
-            else:
-                self.failed[task.produces] = outcome.error or outcome.status
-            return
+        self.available.add(task.produces)
+        if task.stage == "cluster":
+            self.coordinator.db.save_clustering(
+                task.key, task.extractor, task.clusterer, task.seed, outcome.arrays, outcome.meta
+            )
+
+    def _store_result(self, task: Task, outcome: Outcome, upstream: bool) -> None:
+        """A result row, committed at once, with a pairing's test predictions."""
         row = {
             "kind": task.kind,
-            "extractor": task.extractor,
-            "clusterer": task.clusterer,
-            "classifier": task.classifier,
+            **task.names(),
             "seed": task.seed,
             "status": "failed" if upstream else outcome.status,
             "error": outcome.error,
-            "prior": _prior(self.c.registry, task),
+            "prior": task.prior,
             "key": task.key,
             **outcome.values,
         }
-        is_pipeline = task.kind == "pipeline"
-        cluster_key = task.reads[2][1] if is_pipeline else None
-        predictions = outcome.arrays if is_pipeline and outcome.status == "ok" else None
-        self.c.db.save_result(task.key, self.run_id, row, cluster_key, predictions)
-        if is_pipeline:
-            self.c.progress.finished(task.describe(), row["status"], self._seconds_left())
+        clustering = task.clustering
+        predictions = outcome.arrays if clustering is not None and outcome.status == "ok" else None
+        self.coordinator.db.save_result(
+            task.key,
+            self.run_id,
+            row,
+            cluster_key=None if clustering is None else clustering[1],
+            predictions=predictions,
+            ceiling_key=task.ceiling,
+        )
+        if task.kind == "pipeline":
+            self.coordinator.progress.finished(task.describe(), row["status"], self._seconds_left())
 
     def _seconds_left(self) -> float | None:
         now = time.monotonic()
         running = [(flight.task, now - flight.started) for flight in self.in_flight.values()]
         return self.time_left.seconds(self.pending.values(), running)
 
-    def _rebuild(self, task: Task, read: tuple[str, str] | None) -> None:
+    def _rebuild(self, task: Task, read: Read | None) -> None:
         """An input entry vanished or was corrupt: rebuild it, then run the task again."""
         self.retries[task.key] = self.retries.get(task.key, 0) + 1
         if read is None or self.retries[task.key] > _RETRIES:
-            error = f"the cache entry {read} keeps disappearing; is {self.c.cache.root} writable?"
+            error = f"the cache entry {read} keeps disappearing; is {self.coordinator.cache.root} writable?"
             self._handle(task, Outcome(task.key, "failed", error=error))
             return
         self.available.discard(read)
         if read[0] == "splits":
-            self.c.ensure_split(self.graph, task.seed)
+            self.coordinator.ensure_split(self.graph, task.seed)
             self.available.add(read)
         else:
             producer = self.graph.producer(read)

@@ -10,8 +10,8 @@ import concurrent.futures
 import os
 from typing import Any, Iterable, Protocol
 
-from ferbench.errors import FerbenchError
 from ferbench.engine.worker import Job, Outcome, run_job
+from ferbench.errors import FerbenchError
 
 DASK_HINT = 'pip install -e ".[dask]"'
 JOBS_ENV = "FERBENCH_JOBS"

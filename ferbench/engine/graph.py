@@ -19,13 +19,17 @@ from typing import Any, Iterator, Literal
 from ferbench import __version__
 from ferbench.engine.config import RunConfig
 from ferbench.keys import digest, estimator_identity
-from ferbench.plugins.registry import PluginRegistry
 from ferbench.plugins.registration import BuildContext
+from ferbench.plugins.registry import PluginRegistry
 
 Stage = Literal["extract", "cluster", "classify", "reference"]
+Read = tuple[str, str]  # (cache stage, key)
+# How result rows name what is not a plugin: the images a classifier reads instead of features,
+# and the label source of a reference row. Only rows and messages use these names; a task
+# says it with None (no extractor, no clusterer) and its `reference` field.
+IMAGES = "(images)"
 TRUE_LABELS = "(true labels)"
 RANDOM_LABELS = "(random labels)"
-IMAGES = "(images)"  # the input of classifiers that read images instead of features
 REFERENCES = {"ceiling": TRUE_LABELS, "chance": RANDOM_LABELS}
 PRODUCES = {"extract": "features", "cluster": "clusterings"}
 
@@ -35,18 +39,23 @@ class Task:
     """One unit of work.
 
     reads:      (cache stage, key) of every cached input, the split first.
-    extractor:  the extractor whose features it reads, or IMAGES.
-    clusterer:  the clusterer, or TRUE_LABELS / RANDOM_LABELS for reference rows.
+    extractor:  the extractor whose features it reads; None for a classifier that reads images.
+    clusterer:  the clusterer; None for a reference row, whose labels `reference` names.
+    reference:  "ceiling" (fit on the true labels) or "chance" (on random labels).
+    prior:      what outside knowledge the row's plugins bring ("none": only the images).
+    ceiling:    for a pairing, the key of its supervised reference (same inputs, true labels).
     """
 
     stage: Stage
     key: str
     seed: int
-    reads: tuple[tuple[str, str], ...]
-    extractor: str
+    reads: tuple[Read, ...]
+    extractor: str | None
     clusterer: str | None = None
     classifier: str | None = None
     reference: str | None = None
+    prior: str = "none"
+    ceiling: str | None = None
 
     @property
     def is_result(self) -> bool:
@@ -62,14 +71,45 @@ class Task:
         """The result row's kind: pipeline, ceiling or chance."""
         return self.reference or "pipeline"
 
+    @property
+    def split(self) -> Read:
+        return self.reads[0]
+
+    @property
+    def upstream(self) -> tuple[Read, ...]:
+        """The inputs other tasks produce (the coordinator writes the split before scheduling)."""
+        return self.reads[1:]
+
+    @property
+    def features(self) -> Read | None:
+        """The feature matrix it reads; None for the split-only tasks and image readers."""
+        return self._read("features")
+
+    @property
+    def clustering(self) -> Read | None:
+        """The pseudo-labels a pairing's classifier learns from."""
+        return self._read("clusterings")
+
+    def _read(self, stage: str) -> Read | None:
+        return next((read for read in self.reads if read[0] == stage), None)
+
+    def names(self) -> dict[str, str | None]:
+        """The row's extractor, clusterer and classifier columns, references named for what they are."""
+        return {
+            "extractor": IMAGES if self.extractor is None else self.extractor,
+            "clusterer": REFERENCES[self.reference] if self.reference else self.clusterer,
+            "classifier": self.classifier,
+        }
+
     def describe(self) -> str:
+        names = self.names()
         if self.stage == "extract":
-            return f"seed {self.seed} · {self.extractor} · extracting features"
+            return f"seed {self.seed} · {names['extractor']} · extracting features"
         if self.stage == "cluster":
-            return f"seed {self.seed} · {self.extractor} → {self.clusterer} · clustering"
+            return f"seed {self.seed} · {names['extractor']} → {names['clusterer']} · clustering"
         if self.stage == "reference":
-            return f"seed {self.seed} · {self.extractor} · {self.classifier} on {self.reference} labels"
-        return f"seed {self.seed} · {self.extractor} → {self.clusterer} → {self.classifier}"
+            return f"seed {self.seed} · {names['extractor']} · {names['classifier']} on {self.reference} labels"
+        return f"seed {self.seed} · {names['extractor']} → {names['clusterer']} → {names['classifier']}"
 
 
 @dataclass
@@ -93,6 +133,8 @@ class Graph:
 
 
 def context(config: RunConfig, seed: int) -> BuildContext:
+    if config.n_clusters is None:
+        raise ValueError("the configuration's n_clusters is not resolved yet (the Coordinator resolves it)")
     return BuildContext(
         seed=seed, n_clusters=config.n_clusters, n_jobs=config.threads, device=config.device, quick=config.quick
     )
@@ -138,6 +180,17 @@ def consumes_images(registry: PluginRegistry, classifier: str) -> bool:
     return getattr(registry.get("classifier", classifier), "consumes", "features") == "images"
 
 
+def pairing_prior(registry: PluginRegistry, extractor: str | None, clusterer: str | None, classifier: str) -> str:
+    """What outside knowledge a row's plugins bring ('none': they learn only from the images)."""
+    named = (("extractor", extractor), ("clusterer", clusterer), ("classifier", classifier))
+    priors = []
+    for kind, name in named:
+        prior = "none" if name is None else getattr(registry.get(kind, name), "prior", "none")
+        if prior != "none" and prior not in priors:
+            priors.append(prior)
+    return "; ".join(priors) or "none"
+
+
 def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -> Graph:
     """The task graph of a run: every pairing x seed and the reference rows, keyed."""
     identity = _Identities(registry, config)
@@ -150,20 +203,40 @@ def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -
                 Task("extract", digest(split, identity("extractor", extractor, seed)), seed, (split,), extractor)
             )
             features = extract.produces
+            ceilings: dict[str, str] = {}  # classifier -> its ceiling's key, for the pairings below
             for classifier in config.classifiers:
                 images = consumes_images(registry, classifier)
-                source = IMAGES if images else extractor
+                source = None if images else extractor
                 reads = (split,) if images else (split, features)
-                for reference, targets in REFERENCES.items():
-                    key = digest(reads, identity("classifier", classifier, seed), reference)
-                    graph.add(Task("reference", key, seed, reads, source, targets, classifier, reference))
+                prior = pairing_prior(registry, source, None, classifier)
+                keys = {
+                    reference: digest(reads, identity("classifier", classifier, seed), reference)
+                    for reference in REFERENCES
+                }
+                for reference, key in keys.items():
+                    graph.add(Task("reference", key, seed, reads, source, None, classifier, reference, prior))
+                ceilings[classifier] = keys["ceiling"]
             for clusterer in config.clusterers:
                 cluster_key = digest(features, identity("clusterer", clusterer, seed))
                 cluster = graph.add(Task("cluster", cluster_key, seed, (split, features), extractor, clusterer))
                 for classifier in config.classifiers:
                     key = digest(cluster.produces, identity("classifier", classifier, seed))
                     reads = (split, features, cluster.produces)
-                    graph.add(Task("classify", key, seed, reads, extractor, clusterer, classifier))
+                    prior = pairing_prior(registry, extractor, clusterer, classifier)
+                    graph.add(
+                        Task(
+                            "classify",
+                            key,
+                            seed,
+                            reads,
+                            extractor,
+                            clusterer,
+                            classifier,
+                            None,
+                            prior,
+                            ceilings[classifier],
+                        )
+                    )
     return graph
 
 

@@ -10,14 +10,14 @@ reported as `CorruptEntry`, removed, and rebuilt by the caller.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ferbench.files import atomic_writer
 
 CACHE_FORMAT = 1
 _META = "__meta__"
@@ -50,14 +50,8 @@ class StageCache:
         path = self.path(stage, key)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = json.dumps({**meta, "format": CACHE_FORMAT, "key": key})
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **arrays, **{_META: np.array(header)})
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path) as stream:
+            np.savez(stream, **arrays, **{_META: np.array(header)})
 
     def load(self, stage: str, key: str) -> Entry | None:
         """The entry, None when there is none, or CorruptEntry (after removing the file)."""

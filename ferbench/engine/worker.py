@@ -21,13 +21,13 @@ from typing import Any, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
-from ferbench.protocol.stages import Clustering, Features, StageError, classify, cluster, extract, representatives
+from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
+from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.protocol.scoring import classifier_columns, cluster_columns
-from ferbench.plugins.registration import BuildContext
+from ferbench.protocol.stages import Clustering, Features, StageError, classify, cluster, extract, representatives
 
 PARTS = ("train", "val", "test")
 
@@ -172,7 +172,7 @@ def _parts(entry: Entry, name: str) -> tuple[np.ndarray, ...]:
 
 def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
-    split = _read(job, task.reads[0])
+    split = _read(job, task.split)
     extractor = registry.get("extractor", task.extractor).build(job.context)
     fit_images = split.arrays.get("pool_images", split.arrays["train_images"])
     features = extract(extractor, fit_images, _parts(split, "images"))
@@ -188,7 +188,7 @@ def _features(entry: Entry) -> Features:
 
 def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
-    split, features = (_read(job, read) for read in task.reads)
+    split, features = _read(job, task.split), _read(job, task.features)
     clusterer = registry.get("clusterer", task.clusterer).build(job.context)
     clustering = cluster(clusterer, _features(features), task.seed)
     meta = {
@@ -220,7 +220,7 @@ def _labels(split: Entry) -> dict[str, np.ndarray]:
 
 def _classify(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
-    split, features, clusters = (_read(job, read) for read in task.reads)
+    split, features, clusters = (_read(job, read) for read in (task.split, task.features, task.clustering))
     pseudo = Clustering(*(clusters.arrays[p] for p in PARTS), clusters.meta["seconds"], clusters.meta["silhouette"])
     truth = _labels(split)
     values, mapping = cluster_columns(pseudo.train, truth["train"])
@@ -244,8 +244,8 @@ def _classify(job: Job, registry: PluginRegistry) -> Outcome:
 def _reference(job: Job, registry: PluginRegistry) -> Outcome:
     """The supervised ceiling (true labels) or the chance floor (random labels) of one input."""
     task = job.task
-    split = _read(job, task.reads[0])
-    features = _read(job, task.reads[1]) if len(task.reads) > 1 else None
+    split = _read(job, task.split)
+    features = None if task.features is None else _read(job, task.features)
     truth = _labels(split)
     if task.reference == "ceiling":
         targets = truth["train"]

@@ -14,8 +14,8 @@ from functools import partial
 from typing import Any
 
 from ferbench.errors import PluginError
-from ferbench.plugins.specs import Spec
 from ferbench.plugins.registration import BuildContext, Factory, Registration
+from ferbench.plugins.specs import Spec
 
 
 def _estimators(estimator: Any) -> list[Any]:

@@ -24,12 +24,12 @@ from typing import Callable, Iterable, Sequence
 
 import pluggy
 
-from ferbench.plugins import hookspecs
 from ferbench.errors import FerbenchError, PluginError
+from ferbench.plugins import hookspecs
 from ferbench.plugins.importable import importable_plugin
 from ferbench.plugins.parameters import with_parameters
-from ferbench.plugins.specs import expand, parse
 from ferbench.plugins.registration import KINDS, Kind, Registration
+from ferbench.plugins.specs import expand, parse
 
 ENTRY_POINT_GROUP = "ferbench"
 _HOOK_OF_KIND = {

@@ -15,6 +15,7 @@ import pandas as pd
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ferbench.protocol.selection import PAIRING
 from ferbench.report.fitted_table import Col, FittedTable
 from ferbench.report.leaderboard import (
     chance_floors,
@@ -27,7 +28,6 @@ from ferbench.report.leaderboard import (
     to_markdown,
 )
 from ferbench.report.terminal_table import render_board
-from ferbench.protocol.selection import PAIRING
 from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
 FORMATS = ("table", "markdown", "csv", "json", "html")

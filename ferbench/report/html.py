@@ -20,7 +20,9 @@ import pandas as pd
 from ferbench import __version__
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
+from ferbench.protocol.selection import PAIRING
 from ferbench.report.formats import comparison_rows, summary_rows
+from ferbench.report.html_figures import ReportFigure, run_figures
 from ferbench.report.leaderboard import (
     CHOICE_MARKS,
     choice_marks,
@@ -34,8 +36,6 @@ from ferbench.report.leaderboard import (
     percent,
     plain,
 )
-from ferbench.report.html_figures import ReportFigure, run_figures
-from ferbench.protocol.selection import PAIRING
 from ferbench.report.views import RunView, load_views, summarise_by
 
 _LIBRARIES = ("numpy", "pandas", "scikit-learn", "matplotlib", "pluggy")

@@ -8,6 +8,7 @@ figure, saying what is missing and how to get it.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -16,9 +17,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ferbench.storage import artifacts
 from ferbench.data.dataset import EMOTIONS
 from ferbench.errors import FerbenchError
+from ferbench.protocol.selection import PAIRING
 from ferbench.report.figures import (
     MontageRow,
     cluster_makeup,
@@ -32,8 +33,8 @@ from ferbench.report.figures import (
     tradeoff_figure,
 )
 from ferbench.report.leaderboard import pairing_name, percent
-from ferbench.protocol.selection import PAIRING
 from ferbench.report.views import RunView
+from ferbench.storage.artifacts import Artifacts, ClusteringArtifacts, PredictionArtifacts
 
 TOP_PIPELINES = 5
 NO_ARTIFACTS = "this results folder holds no per-image artifacts (runs store them in their results database)"
@@ -91,23 +92,44 @@ def _drawn(slug: str, title: str, caption: str, draw: Callable[[], Figure]) -> R
     return ReportFigure(slug, title, caption, png=png_bytes(draw()))
 
 
-def _montage(view: RunView, chosen: dict[str, Any] | None, why: str, data_path: str | Path | None) -> ReportFigure:
+def _result_keys(view: RunView, pipeline: dict[str, Any] | pd.Series, columns: list[str]) -> dict[int, str]:
+    """Seed -> key of the stored result where `pipeline` ran fine, matched on `columns`, in the run's seed order.
+
+    The first match of a seed wins: the montage matches no classifier, and any one leads to the same clustering.
+    """
+    rows = view.rows
+    if "key" not in rows:  # results from before rows carried their key
+        return {}
+    ran = rows[(rows["kind"] == "pipeline") & (rows["status"] == "ok") & rows["key"].notna()]
+    ran = ran[(ran[columns] == [str(pipeline[column]) for column in columns]).all(axis=1)]
+    keys = {}
+    for seed in view.metadata["config"]["seeds"]:
+        hit = ran.loc[ran["seed"] == seed, "key"]
+        if not hit.empty:
+            keys[seed] = str(hit.iloc[0])
+    return keys
+
+
+def _clustering(view: RunView, stored: Artifacts | None, chosen: dict[str, Any]) -> ClusteringArtifacts | None:
+    """The clustering behind the chosen pipeline, from the first seed that stored one."""
+    if stored is None:
+        return None
+    keys = _result_keys(view, chosen, ["extractor", "clusterer"]).values()
+    return next((clustering for key in keys if (clustering := stored.clustering(key))), None)
+
+
+def _montage(
+    view: RunView, stored: Artifacts | None, chosen: dict[str, Any] | None, why: str, data_path: str | Path | None
+) -> ReportFigure:
     title = "What each cluster caught"
     if chosen is None:
         return ReportFigure("montage", title, "", note="no pipeline ran on every seed")
-    found = next(
-        (
-            clustering
-            for seed in view.metadata["config"]["seeds"]
-            if (clustering := artifacts.load_clustering(view.out_dir, chosen["extractor"], chosen["clusterer"], seed))
-        ),
-        None,
-    )
     caption = (
         f"{chosen['extractor']} → {chosen['clusterer']} ({why}): for every cluster of the training faces, "
         "the faces nearest its centre, closest first; the emotion the train map gave the cluster, "
         "its size and its purity (share of its most common true emotion)."
     )
+    found = _clustering(view, stored, chosen)
     if found is None:
         return ReportFigure("montage", title, caption, note=f"Cluster montage unavailable: {NO_ARTIFACTS}.")
     images, reason = load_faces(view.metadata, data_path)
@@ -128,28 +150,29 @@ def _montage(view: RunView, chosen: dict[str, Any] | None, why: str, data_path: 
     return _drawn("montage", title, caption, lambda: montage_figure(rows))
 
 
-def _predictions(view: RunView, pairing: dict[str, Any] | pd.Series) -> list[artifacts.PredictionArtifacts]:
-    """The stored test predictions of one pipeline, every seed that has them."""
-    stored = (
-        artifacts.load_predictions(view.out_dir, *(str(pairing[key]) for key in PAIRING), seed)
-        for seed in view.metadata["config"]["seeds"]
-    )
-    return [found for found in stored if found is not None]
+def _predictions(
+    view: RunView, stored: Artifacts | None, pairing: dict[str, Any] | pd.Series
+) -> dict[int, PredictionArtifacts]:
+    """Seed -> the stored test predictions of one pipeline, every seed that has them."""
+    if stored is None:
+        return {}
+    found = {seed: stored.predictions(key) for seed, key in _result_keys(view, pairing, PAIRING).items()}
+    return {seed: predictions for seed, predictions in found.items() if predictions is not None}
 
 
-def _pooled(found: list[artifacts.PredictionArtifacts]) -> tuple[np.ndarray, np.ndarray]:
+def _pooled(found: dict[int, PredictionArtifacts]) -> tuple[np.ndarray, np.ndarray]:
     """True labels and predictions of every seed, one after the other."""
     return (
-        np.concatenate([f.test_labels for f in found]),
-        np.concatenate([f.test_predictions for f in found]),
+        np.concatenate([f.test_labels for f in found.values()]),
+        np.concatenate([f.test_predictions for f in found.values()]),
     )
 
 
-def _confusion(view: RunView, chosen: dict[str, Any] | None, why: str) -> ReportFigure:
+def _confusion(view: RunView, stored: Artifacts | None, chosen: dict[str, Any] | None, why: str) -> ReportFigure:
     title = "Where it fails: confusion on the test faces"
     if chosen is None:
         return ReportFigure("confusion", title, "", note="no pipeline ran on every seed")
-    found = _predictions(view, chosen)
+    found = _predictions(view, stored, chosen)
     caption = (
         f"{pairing_name(chosen)} ({why}): true emotion × emotion predicted through the train-fitted map, "
         "each row normalised to 100%, counts in brackets"
@@ -158,7 +181,7 @@ def _confusion(view: RunView, chosen: dict[str, Any] | None, why: str) -> Report
         return ReportFigure("confusion", title, caption, note=f"Confusion matrix unavailable: {NO_ARTIFACTS}.")
     names = emotion_names(view.metadata)
     counts = confusion_counts(*_pooled(found), len(names))
-    seeds = " ".join(str(f.seed) for f in found)
+    seeds = " ".join(str(seed) for seed in found)
     caption += f", summed over seeds {seeds}." if len(found) > 1 else f", seed {seeds}."
     return _drawn("confusion", title, caption, lambda: confusion_figure(counts, names))
 
@@ -207,7 +230,7 @@ def _heatmap(board: pd.DataFrame) -> ReportFigure:
     )
 
 
-def _per_emotion(view: RunView) -> ReportFigure:
+def _per_emotion(view: RunView, stored: Artifacts | None) -> ReportFigure:
     title = "Which emotions any pipeline finds"
     top = view.board.dropna(subset=["test_acc_mean"]).head(TOP_PIPELINES)
     caption = (
@@ -217,7 +240,7 @@ def _per_emotion(view: RunView) -> ReportFigure:
     names = emotion_names(view.metadata)
     accuracies = {}
     for _, line in top.iterrows():
-        found = _predictions(view, line)
+        found = _predictions(view, stored, line)
         if found:
             label = f"{pairing_name(line)} ({percent(line['test_acc_mean'])})"
             accuracies[label] = per_emotion_accuracy(*_pooled(found), len(names))
@@ -227,12 +250,14 @@ def _per_emotion(view: RunView) -> ReportFigure:
 
 
 def run_figures(view: RunView, data_path: str | Path | None = None) -> list[ReportFigure]:
-    """The five figures of one run, in the order the page shows them."""
+    """The five figures of one run, in the order the page shows them; one read-only handle on
+    the run's artifacts serves them all."""
     chosen, why = featured_pipeline(view)
-    return [
-        _montage(view, chosen, why, data_path),
-        _confusion(view, chosen, why),
-        _tradeoff(view.board),
-        _heatmap(view.board),
-        _per_emotion(view),
-    ]
+    with Artifacts.open(view.out_dir) or nullcontext() as stored:
+        return [
+            _montage(view, stored, chosen, why, data_path),
+            _confusion(view, stored, chosen, why),
+            _tradeoff(view.board),
+            _heatmap(view.board),
+            _per_emotion(view, stored),
+        ]

@@ -14,6 +14,7 @@ from typing import Any, Callable
 import pandas as pd
 from rich.text import Text
 
+from ferbench.protocol.selection import PAIRING, choices
 from ferbench.report.fitted_table import Cell, Col, FittedTable
 from ferbench.report.leaderboard import (
     CHOICE_MARKS,
@@ -31,7 +32,6 @@ from ferbench.report.leaderboard import (
     plain,
     stage_seconds,
 )
-from ferbench.protocol.selection import PAIRING, choices
 
 NO_PRIOR = "none"
 

@@ -10,8 +10,8 @@ from typing import Any, Iterable, Sequence
 import pandas as pd
 
 from ferbench.errors import FerbenchError
-from ferbench.report.leaderboard import leaderboard
 from ferbench.protocol.selection import PAIRING, choices
+from ferbench.report.leaderboard import leaderboard
 from ferbench.storage.exports import load_run
 
 # Columns worth filtering on; any other stored column works too.

@@ -19,8 +19,8 @@ from pathlib import Path
 from string import Template
 
 from ferbench.errors import FerbenchError
-from ferbench.plugins.registry import PLUGIN_NAME, load_plugins
 from ferbench.plugins.registration import FLAG_OF_KIND, KINDS, Kind
+from ferbench.plugins.registry import PLUGIN_NAME, load_plugins
 
 _TEMPLATES = files("ferbench.scaffold") / "templates"
 

@@ -1,17 +1,20 @@
 """Per-image outcomes of a stored run, for figures: what each cluster caught, and what each
 pipeline predicted on the test faces. Read from the results database; never recomputed.
+
+They are looked up by result key, because the caller already holds the keys (the `key` column
+of the run's rows), and through one read-only handle per results folder: a report neither
+creates, migrates nor writes the database, and can read it while a run is writing to it.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ferbench.storage.database import DB_NAME, ResultsDB, from_blob
-from ferbench.storage.exports import load_run
+from ferbench.storage.database import DB_NAME, ResultsDB
 
 
 @dataclass(frozen=True)
@@ -28,73 +31,51 @@ class ClusteringArtifacts:
 
 @dataclass(frozen=True)
 class PredictionArtifacts:
-    extractor: str
-    clusterer: str
-    classifier: str
-    seed: int
     test_rows: np.ndarray
     test_labels: np.ndarray
     test_predictions: np.ndarray  # emotion id per test face through the train map, -1 = unmatched
 
 
-def _result_key(out_dir: str | Path, extractor: str, clusterer: str, classifier: str | None, seed: int) -> str | None:
-    """The key of the stored pipeline row that matches (any classifier when None)."""
-    rows = load_run(out_dir).rows
-    match = (
-        (rows["kind"] == "pipeline")
-        & (rows["extractor"] == extractor)
-        & (rows["clusterer"] == clusterer)
-        & (rows["seed"] == seed)
-        & (rows["status"] == "ok")
-    )
-    if classifier is not None:
-        match &= rows["classifier"] == classifier
-    if "key" not in rows or not match.any():
-        return None
-    return str(rows.loc[match, "key"].iloc[0])
+class Artifacts:
+    """The per-image outcomes stored in one results folder; open with `Artifacts.open(out_dir)`."""
 
+    def __init__(self, db: ResultsDB) -> None:
+        self._db = db
 
-def _database(out_dir: str | Path) -> ResultsDB | None:
-    return ResultsDB.open(out_dir, create=False) if (Path(out_dir) / DB_NAME).is_file() else None
+    @classmethod
+    def open(cls, out_dir: str | Path) -> Artifacts | None:
+        """The folder's artifacts, read-only; None when it has no results database to hold any."""
+        if not (Path(out_dir) / DB_NAME).is_file():
+            return None
+        return cls(ResultsDB.open(out_dir, read_only=True))
 
+    def close(self) -> None:
+        self._db.close()
 
-def load_clustering(out_dir: str | Path, extractor: str, clusterer: str, seed: int) -> ClusteringArtifacts | None:
-    """The clustering of the training faces behind a stored pipeline; None when not stored."""
-    key = _result_key(out_dir, extractor, clusterer, None, seed)
-    db = _database(out_dir)
-    if key is None or db is None:
-        return None
-    try:
-        results = db.results([key])
-        stored = db.clustering(results[0]["cluster_key"]) if results else None
-    finally:
-        db.close()
-    if stored is None:
-        return None
-    return ClusteringArtifacts(
-        extractor,
-        clusterer,
-        seed,
-        from_blob(stored["train_rows"]),
-        from_blob(stored["train_labels"]),
-        from_blob(stored["clusters"]),
-        {int(c): int(e) for c, e in json.loads(stored["cluster_map"]).items()},
-        {int(c): np.asarray(rows, dtype=np.int64) for c, rows in json.loads(stored["representatives"]).items()},
-    )
+    def __enter__(self) -> Artifacts:
+        return self
 
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
 
-def load_predictions(
-    out_dir: str | Path, extractor: str, clusterer: str, classifier: str, seed: int
-) -> PredictionArtifacts | None:
-    """A stored pipeline's test predictions (through the train map); None when not stored."""
-    key = _result_key(out_dir, extractor, clusterer, classifier, seed)
-    db = _database(out_dir)
-    if key is None or db is None:
-        return None
-    try:
-        stored = db.predictions(key)
-    finally:
-        db.close()
-    if stored is None:
-        return None
-    return PredictionArtifacts(extractor, clusterer, classifier, seed, **stored)
+    def clustering(self, result_key: str) -> ClusteringArtifacts | None:
+        """The clustering of the training faces behind a stored pipeline result; None when not stored."""
+        cluster_key = self._db.cluster_key(result_key)
+        stored = self._db.clustering(cluster_key) if cluster_key else None
+        if stored is None:
+            return None
+        return ClusteringArtifacts(
+            extractor=stored["extractor"],
+            clusterer=stored["clusterer"],
+            seed=stored["seed"],
+            train_rows=stored["train_rows"],
+            train_labels=stored["train_labels"],
+            clusters=stored["clusters"],
+            cluster_to_emotion=stored["cluster_map"],
+            representatives=stored["representatives"],
+        )
+
+    def predictions(self, result_key: str) -> PredictionArtifacts | None:
+        """A stored pipeline result's test predictions (through the train map); None when not stored."""
+        stored = self._db.predictions(result_key)
+        return None if stored is None else PredictionArtifacts(**stored)

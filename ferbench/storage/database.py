@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 
 from ferbench.errors import FerbenchError
-from ferbench.storage.exports import COLUMNS
+from ferbench.storage.columns import STORED_COLUMNS
 
 DB_NAME = "ferbench.db"
 
@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, status TEXT, command TEXT,
     config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER, host TEXT, pid INTEGER
 );
-CREATE TABLE IF NOT EXISTS results (key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, cluster_key TEXT);
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, cluster_key TEXT, ceiling_key TEXT
+);
 CREATE TABLE IF NOT EXISTS clusterings (
     key TEXT PRIMARY KEY, extractor TEXT, clusterer TEXT, seed INTEGER, train_rows BLOB, train_labels BLOB,
     clusters BLOB, cluster_map TEXT, representatives TEXT
@@ -40,6 +42,14 @@ CREATE TABLE IF NOT EXISTS clusterings (
 CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, test_rows BLOB, test_labels BLOB, predictions BLOB);
 CREATE TABLE IF NOT EXISTS datasets (ident TEXT PRIMARY KEY, summary TEXT);
 """
+
+_RESULT_COLUMNS = ("cluster_key", "ceiling_key", *STORED_COLUMNS)
+_SELECT_RESULTS = (
+    "SELECT "
+    + ", ".join(f'r."{column}"' for column in ("key", "run_id", "finished", *_RESULT_COLUMNS))
+    + ", ceiling.test_acc AS ceiling_acc FROM results AS r"
+    " LEFT JOIN results AS ceiling ON ceiling.key = r.ceiling_key AND ceiling.status = 'ok'"
+)
 
 
 def _now() -> str:
@@ -74,6 +84,14 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write (SQLite's `mode=ro`); the URI quotes any odd character of the path."""
+    try:
+        return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+    except sqlite3.Error as error:
+        raise FerbenchError(f"cannot open the results database {path}: {error}") from error
+
+
 class ResultsDB:
     """One results database; open it with `ResultsDB.open(folder)`."""
 
@@ -82,10 +100,17 @@ class ResultsDB:
         self.path = path
 
     @classmethod
-    def open(cls, folder: str | Path, *, create: bool = True) -> "ResultsDB":
+    def open(cls, folder: str | Path, *, create: bool = True, read_only: bool = False) -> "ResultsDB":
+        """Open (by default creating and migrating) the folder's database.
+
+        `read_only` is for readers such as reports: the file must exist, and it is neither created,
+        migrated nor written, so it can be read while a run writes to it.
+        """
         path = Path(folder) / DB_NAME
-        if not create and not path.is_file():
+        if (read_only or not create) and not path.is_file():
             raise FerbenchError(f"no results database in {folder} (expected {path}); run `ferbench run` first")
+        if read_only:
+            return cls(_read_only(path), path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30)
@@ -93,7 +118,7 @@ class ResultsDB:
             connection.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as error:
             raise FerbenchError(f"cannot open the results database {path}: {error}") from error
-        for table, columns in (("results", COLUMNS), ("runs", ("host", "pid"))):
+        for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid"))):
             known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
             for column in columns:  # databases from older versions gain new columns
                 if column not in known:
@@ -146,10 +171,16 @@ class ResultsDB:
         row: dict[str, Any],
         cluster_key: str | None = None,
         predictions: dict[str, np.ndarray] | None = None,
+        ceiling_key: str | None = None,
     ) -> None:
-        """Store one finished result (and its test predictions) and commit at once."""
-        columns = ["key", "run_id", "finished", "cluster_key", *(c for c in COLUMNS if c in row)]
-        values = [key, run_id, _now(), cluster_key, *(_sql_value(row[c]) for c in COLUMNS if c in row)]
+        """Store one finished result (and its test predictions) and commit at once.
+
+        cluster_key:  the clustering a pairing's classifier learnt from (for the report's figures).
+        ceiling_key:  the pairing's supervised reference row, whose test ACC is its `ceiling_acc`.
+        """
+        stored = [c for c in STORED_COLUMNS if c in row]
+        columns = ["key", "run_id", "finished", "cluster_key", "ceiling_key", *stored]
+        values = [key, run_id, _now(), cluster_key, ceiling_key, *(_sql_value(row[c]) for c in stored)]
         quoted = ", ".join(f'"{c}"' for c in columns)
         self._db.execute("DELETE FROM results WHERE key = ?", (key,))
         self._db.execute(f"INSERT INTO results ({quoted}) VALUES ({','.join('?' * len(values))})", values)
@@ -161,12 +192,13 @@ class ResultsDB:
         self._db.commit()
 
     def results(self, keys: Iterable[str]) -> list[dict[str, Any]]:
-        """Stored rows for `keys`, in the order given (keys without a row are left out)."""
+        """Stored rows for `keys`, in the order given (keys without a row are left out); a
+        pairing's `ceiling_acc` is read from its reference row, when that one succeeded."""
         wanted = list(keys)
         by_key: dict[str, dict[str, Any]] = {}
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
-            cursor = self._db.execute(f"SELECT * FROM results WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+            cursor = self._db.execute(f"{_SELECT_RESULTS} WHERE r.key IN ({','.join('?' * len(chunk))})", chunk)
             names = [d[0] for d in cursor.description]
             for values in cursor:
                 row = dict(zip(names, values))
@@ -192,10 +224,21 @@ class ResultsDB:
         self._db.commit()
 
     def clustering(self, key: str) -> dict[str, Any] | None:
+        """A stored clustering as it was saved: arrays decoded, maps keyed by cluster id again (JSON made them text)."""
         cursor = self._db.execute("SELECT * FROM clusterings WHERE key = ?", (key,))
         names = [d[0] for d in cursor.description]
         found = cursor.fetchone()
-        return None if found is None else dict(zip(names, found))
+        if found is None:
+            return None
+        stored = dict(zip(names, found))
+        return {
+            **stored,
+            **{name: from_blob(stored[name]) for name in ("train_rows", "train_labels", "clusters")},
+            "cluster_map": {int(c): int(e) for c, e in json.loads(stored["cluster_map"]).items()},
+            "representatives": {
+                int(c): np.asarray(rows, dtype=np.int64) for c, rows in json.loads(stored["representatives"]).items()
+            },
+        }
 
     def predictions(self, key: str) -> dict[str, np.ndarray] | None:
         found = self._db.execute(
@@ -204,6 +247,12 @@ class ResultsDB:
         if found is None:
             return None
         return dict(zip(("test_rows", "test_labels", "test_predictions"), map(from_blob, found)))
+
+    def cluster_key(self, result_key: str) -> str | None:
+        """The clustering a stored pipeline result learnt from; reads no other column, so read-only
+        opens of databases from older versions (never migrated) answer too."""
+        found = self._db.execute("SELECT cluster_key FROM results WHERE key = ?", (result_key,)).fetchone()
+        return None if found is None else found[0]
 
     # data identities
     def dataset_summary(self, ident: str) -> dict[str, Any] | None:

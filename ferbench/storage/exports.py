@@ -17,49 +17,10 @@ import pandas as pd
 
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
+from ferbench.storage.columns import COLUMNS, FLAG_COLUMNS, TEXT_COLUMNS
 
 CSV_NAME = "results.csv"
 JSON_NAME = "results.json"
-
-# The public, documented order of columns; plugins cannot add columns, so this is complete.
-COLUMNS: tuple[str, ...] = (
-    "kind",
-    "extractor",
-    "clusterer",
-    "classifier",
-    "seed",
-    "status",
-    "error",
-    "cluster_acc",
-    "cluster_nmi",
-    "cluster_ari",
-    "n_clusters",
-    "noise_fraction",
-    "silhouette",
-    "test_acc",
-    "val_acc",
-    "ceiling_acc",
-    "train_acc",
-    "gap_true",
-    "train_pseudo_acc",
-    "test_pseudo_acc",
-    "gap_pseudo",
-    "extract_s",
-    "cluster_s",
-    "fit_s",
-    "predict_s",
-    "dataset",
-    "data_fingerprint",
-    "synthetic",
-    "unlabelled_pool",
-    "prior",
-    "key",
-)
-
-TEXT_COLUMNS = frozenset(
-    {"kind", "extractor", "clusterer", "classifier", "status", "error", "dataset", "data_fingerprint", "prior", "key"}
-)
-FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,191 @@
+"""The Python entry point: run a study and read its leaderboard back, without the command line.
+
+    import ferbench
+
+    result = ferbench.run(extractors=["hog"], clusterers=["kmeans", "gmm"], classifiers=["logreg"],
+                          data="fer2013.csv.gz", seeds=[0, 1, 2], out="results")
+    board = ferbench.load_results("results")   # one line per pairing: mean and std over seeds
+
+`ferbench run` is a thin layer over `run`: a call leaves the same files in `out` (ferbench.db,
+the stage cache, results.csv and results.json), resumes the same way, and scores the same.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import pandas as pd
+
+from ferbench.data.handle import DataHandle, SummaryStore
+from ferbench.data.sampling import SplitSettings
+from ferbench.engine.config import Backend, RunConfig
+from ferbench.engine.coordinator import Coordinator, Progress, RunResult
+from ferbench.engine.executors import check_cores, require_dask, resolve_jobs
+from ferbench.errors import FerbenchError
+from ferbench.plugins.grid import choose_plugins
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.report.leaderboard import leaderboard
+from ferbench.storage.database import DB_NAME, ResultsDB
+from ferbench.storage.exports import load_run
+
+Message = Callable[[str], None]
+
+
+def _to_stderr(prefix: str) -> Message:
+    return lambda message: print(f"{prefix}: {message}", file=sys.stderr)
+
+
+def run(
+    extractors: Sequence[str] = (),
+    clusterers: Sequence[str] = (),
+    classifiers: Sequence[str] = (),
+    *,
+    everything: bool = True,
+    slow: bool = False,
+    data: str | Path | None = None,
+    labels: str | None = None,
+    ferplus: str | Path | None = None,
+    split: SplitSettings | None = None,
+    seeds: Sequence[int] = (0, 1, 2),
+    clusters: int | None = None,
+    jobs: int | str | None = None,
+    threads: int = 1,
+    backend: Backend = "local",
+    scheduler: str | None = None,
+    timeout: float | None = None,
+    device: str = "auto",
+    quick: bool = False,
+    force: bool = False,
+    plugins: Sequence[str | Path] = (),
+    out: str | Path = "results",
+    progress: Progress | None = None,
+    warn: Message = _to_stderr("warning"),
+    note: Message = _to_stderr("note"),
+    on_data: Callable[[dict[str, Any]], None] | None = None,
+    command: str = "",
+) -> RunResult:
+    """Run every extractor x clusterer x classifier pairing per seed, and save the results in `out`.
+
+    Plugins are named as on the command line ("hog", "gmm(covariance_type=[full,diag])",
+    "sklearn.svm:SVC"); a kind left empty takes every usable plugin of that kind (slow ones only
+    with `slow`), unless `everything` is False, which then needs at least one kind named.
+    data:     a FER2013 .csv/.csv.gz or an image folder; None runs on generated faces (not FER2013).
+    split:    how the sample is drawn and split (default: 547 faces per emotion, 20% test, 20% of
+              the rest for validation).
+    clusters: groups a clusterer looks for (default: the number of emotions in use).
+    jobs:     tasks at once, each in its own process: a number, "auto", or None for $FERBENCH_JOBS/auto.
+    on_data:  called with the data's summary before any work (default: warn when it is synthetic).
+    Results already stored in `out` are not recomputed (unless `force`); bad input raises
+    FerbenchError, with one line saying what to fix, before anything is written.
+    """
+    registry = load_plugins([str(path) for path in plugins])
+    for failure in registry.failures:
+        warn(f"plugin {failure.source} failed to load: {failure.reason}")
+    named = {"extractor": extractors, "clusterer": clusterers, "classifier": classifiers}
+    chosen = choose_plugins(registry, named, everything=everything, slow=slow, note=note)
+    settings = split or SplitSettings()
+    settings.check()
+    config = RunConfig(
+        extractors=chosen["extractor"],
+        clusterers=chosen["clusterer"],
+        classifiers=chosen["classifier"],
+        seeds=tuple(dict.fromkeys(seeds)),
+        data=settings,
+        n_clusters=clusters,
+        threads=threads,
+        jobs=_check_execution(clusters, jobs, threads, backend, scheduler, timeout),
+        backend=backend,
+        scheduler=scheduler,
+        timeout=timeout,
+        device=_resolve_device(device, registry, chosen),
+        quick=quick,
+        force=force,
+        plugin_files=tuple(str(Path(path).resolve()) for path in plugins),
+    )
+    handle = DataHandle(
+        None if data is None else str(data), labels, None if ferplus is None else str(ferplus), _stored_summaries(out)
+    )
+    summary = handle.summary()  # bad data fails here, before anything is written
+    (on_data or _announcer(warn))(summary)
+    coordinator = Coordinator(config, registry, handle, out, progress, warn, note)
+    return coordinator.run(command)
+
+
+def load_results(out: str | Path = "results", *, per_seed: bool = False) -> pd.DataFrame:
+    """The leaderboard of the run saved in `out`: one line per pairing, mean and std over seeds
+    of every score (`test_acc_mean`, `test_acc_std`, ...), best test ACC first. With `per_seed`,
+    the stored rows instead (pairings and reference rows, one per seed), as in results.csv."""
+    rows = load_run(out).rows
+    return rows if per_seed else leaderboard(rows)
+
+
+def _announcer(warn: Message) -> Callable[[dict[str, Any]], None]:
+    def announce(summary: dict[str, Any]) -> None:
+        for warning in summary.get("warnings", []):
+            warn(warning)
+        if summary["synthetic"]:
+            warn(f"no data given: running on {summary['n_images']:,} generated synthetic faces, NOT FER2013")
+
+    return announce
+
+
+def _check_execution(
+    clusters: int | None,
+    jobs: int | str | None,
+    threads: int,
+    backend: str,
+    scheduler: str | None,
+    timeout: float | None,
+) -> int:
+    """Check the execution options; returns the number of workers."""
+    if clusters is not None and clusters < 2:
+        raise FerbenchError(f"--clusters must be at least 2, got {clusters}")
+    if threads < 1:
+        raise FerbenchError(f"--threads must be at least 1, got {threads}")
+    workers = resolve_jobs(None if jobs is None else str(jobs), threads)
+    if timeout is not None and timeout <= 0:
+        raise FerbenchError(f"--timeout must be a positive number of seconds, got {timeout:g}")
+    if scheduler and backend != "dask":
+        raise FerbenchError("--scheduler needs --backend dask")
+    if backend == "dask":
+        require_dask()
+    check_cores(workers, threads, backend)
+    return workers
+
+
+def _resolve_device(device: str, registry: PluginRegistry, chosen: dict[str, tuple[str, ...]]) -> str:
+    """The device for torch plugins: with `auto`, cuda when torch sees a GPU.
+
+    torch takes 1.3 s to import, so it is only asked when a chosen plugin needs it.
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise FerbenchError(f"--device {device}: choose auto, cpu or cuda")
+    registrations = [registry.get(kind, name) for kind, names in chosen.items() for name in names]
+    needs_torch = any("torch" in registration.requires for registration in registrations)
+    if device == "cpu" or (device == "auto" and not needs_torch):
+        return "cpu"
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    if device == "cuda":
+        raise FerbenchError("--device cuda: no CUDA device is visible to torch")
+    return "cpu"
+
+
+def _stored_summaries(out: str | Path) -> SummaryStore | None:
+    """Data summaries remembered by an earlier run in `out` (read only; None if there is none),
+    so that a fully stored run need not read the data again."""
+    if not (Path(out) / DB_NAME).is_file():
+        return None
+
+    def remembered(ident: str) -> dict[str, Any] | None:
+        db = ResultsDB.open(out, read_only=True)
+        try:
+            return db.dataset_summary(ident)
+        finally:
+            db.close()
+
+    return (remembered, lambda ident, summary: None)

@@ -1,0 +1,48 @@
+"""The result row's schema: one row per pairing x seed and per reference row, the same in
+the database, `results.csv` and `results.json`."""
+
+from __future__ import annotations
+
+# The public, documented order of columns; plugins cannot add columns, so this is complete.
+COLUMNS: tuple[str, ...] = (
+    "kind",
+    "extractor",
+    "clusterer",
+    "classifier",
+    "seed",
+    "status",
+    "error",
+    "cluster_acc",
+    "cluster_nmi",
+    "cluster_ari",
+    "n_clusters",
+    "noise_fraction",
+    "silhouette",
+    "test_acc",
+    "val_acc",
+    "ceiling_acc",
+    "train_acc",
+    "gap_true",
+    "train_pseudo_acc",
+    "test_pseudo_acc",
+    "gap_pseudo",
+    "extract_s",
+    "cluster_s",
+    "fit_s",
+    "predict_s",
+    "dataset",
+    "data_fingerprint",
+    "synthetic",
+    "unlabelled_pool",
+    "prior",
+    "key",
+)
+
+TEXT_COLUMNS = frozenset(
+    {"kind", "extractor", "clusterer", "classifier", "status", "error", "dataset", "data_fingerprint", "prior", "key"}
+)
+FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
+
+# Read from the supervised reference row that `ceiling_key` points at, never written twice.
+JOINED_COLUMNS = frozenset({"ceiling_acc"})
+STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column not in JOINED_COLUMNS)
