@@ -1,8 +1,8 @@
 """ferbench: benchmark unsupervised facial-expression recognition, one plugin at a time.
 
-Plugins need only the names imported here. `run`, `load_results` and `SplitSettings` (the
-Python entry point, see `ferbench.api`) are loaded on first use, so that importing ferbench
-in a plugin or a worker stays cheap.
+Plugins need only the names imported here. The Python entry point (`run`, `load_results`,
+`train`, `save_model`, `load_model` and `SplitSettings`, see `ferbench.api`) is loaded on first use, so
+that importing ferbench in a plugin or a worker stays cheap.
 """
 
 from typing import Any
@@ -12,7 +12,14 @@ from ferbench.plugins.hookspecs import hookimpl
 from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor
 
 __version__ = "0.2.0"
-_LAZY = {"run": "ferbench.api", "load_results": "ferbench.api", "SplitSettings": "ferbench.data.sampling"}
+_LAZY = {
+    "run": "ferbench.api",
+    "load_results": "ferbench.api",
+    "train": "ferbench.api",
+    "load_model": "ferbench.api",
+    "save_model": "ferbench.api",
+    "SplitSettings": "ferbench.data.sampling",
+}
 __all__ = [
     "BuildContext",
     "Classifier",
@@ -20,9 +27,12 @@ __all__ = [
     "Extractor",
     "SplitSettings",
     "hookimpl",
+    "load_model",
     "load_results",
     "run",
+    "save_model",
     "shared_memo",
+    "train",
     "__version__",
 ]
 

@@ -6,6 +6,10 @@
                           data="fer2013.csv.gz", seeds=[0, 1, 2], out="results")
     board = ferbench.load_results("results")   # one line per pairing: mean and std over seeds
 
+    model = ferbench.train("landmarks-hog", "gmm", "logreg", data="fer2013.csv.gz")  # one pipeline, kept
+    ferbench.save_model(model, "fer.fbm")
+    faces = ferbench.load_model("fer.fbm").predict(["photo.jpg", "clip.mp4"])  # a row per face
+
 `ferbench run` is a thin layer over `run`: a call leaves the same files in `out` (ferbench.db,
 the stage cache, results.csv and results.json), resumes the same way, and scores the same.
 """
@@ -26,10 +30,15 @@ from ferbench.engine.executors import check_cores, require_dask, resolve_jobs
 from ferbench.errors import FerbenchError
 from ferbench.plugins.grid import choose_plugins
 from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.recogniser.bundle import load_model, save_model
+from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.training import Pairing
+from ferbench.recogniser.training import train as train_pairing
 from ferbench.report.leaderboard import leaderboard
 from ferbench.storage.database import DB_NAME, ResultsDB
 from ferbench.storage.exports import load_run
 
+__all__ = ["load_model", "load_results", "run", "save_model", "train"]
 Message = Callable[[str], None]
 
 
@@ -119,6 +128,13 @@ def load_results(out: str | Path = "results", *, per_seed: bool = False) -> pd.D
     the stored rows instead (pairings and reference rows, one per seed), as in results.csv."""
     rows = load_run(out).rows
     return rows if per_seed else leaderboard(rows)
+
+
+def train(extractor: str, clusterer: str, classifier: str, **options: Any) -> Recogniser:
+    """Fit one pipeline as `ferbench run` fits it for one seed, its clusters named by the train
+    map (see `ferbench.recogniser.training.train` for the options: data, split, seed, fit_on, ...).
+    Save it with `ferbench.save_model(model, path)`; run it with `model.predict(...)`."""
+    return train_pairing(Pairing(extractor, clusterer, classifier), **options)
 
 
 def _announcer(warn: Message) -> Callable[[dict[str, Any]], None]:

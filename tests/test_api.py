@@ -23,10 +23,8 @@ def faces(tmp_path):
 
 def test_a_python_run_leaves_the_files_and_numbers_of_a_cli_run(tmp_path, faces):
     result = ferbench.run(**GRID, data=faces, split=ferbench.SplitSettings(per_class=40), out=tmp_path / "py")
-    cli = ferbench_cli(
-        "run", "-e", "raw", "-e", "pca", "-c", "kmeans", "-k", "knn", "--seeds", "0", "1",
-        "--per-class", "40", "--data", str(faces), "--out", "cli", cwd=tmp_path,
-    )  # fmt: skip
+    command = "run -e raw -e pca -c kmeans -k knn --seeds 0 1 --per-class 40 --out cli".split()
+    cli = ferbench_cli(*command, "--data", str(faces), cwd=tmp_path)
     assert cli.returncode == 0, cli.stderr
     written = pd.read_csv(result.csv_path)
     from_cli = pd.read_csv(tmp_path / "cli" / "results.csv")

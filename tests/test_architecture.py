@@ -33,6 +33,7 @@ LAYERS: dict[str, int] = {
     "checks": 5,
     "scaffold": 5,
     "testing": 5,
+    "recogniser": 5,  # a trained pipeline for new faces: protocol and data below it, the report's montage beside it
     # 6 the Python entry point: one call that wires every room below it.
     "api": 6,
     # 7 the command line: the outermost shell over everything.

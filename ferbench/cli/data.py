@@ -11,6 +11,7 @@ import json
 import os
 
 from ferbench.cli.terminal import console, errors, print_warnings
+from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings
 from ferbench.data.sources import LABEL_CHOICES
 from ferbench.errors import FerbenchError
 
@@ -41,8 +42,88 @@ def add_label_options(group: argparse._ArgumentGroup) -> None:
     )
 
 
-def add_split_options(group: argparse._ArgumentGroup) -> None:
-    """The data options of `ferbench run` that this module owns."""
+def sample_size(text: str) -> SampleSize:
+    """`--sample 4000` or `--sample all`; the size is checked with the other split settings."""
+    if text == EVERY_IMAGE:
+        return EVERY_IMAGE
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of images or {EVERY_IMAGE}, got '{text}'") from None
+
+
+def add_sample_options(data: argparse._ArgumentGroup) -> None:
+    """Which faces a run (or `ferbench train`) draws and how it splits them: the data options."""
+    data.add_argument(
+        "--data",
+        metavar="PATH",
+        help=f"FER2013 .csv/.csv.gz or image folder (default: ${DATA_ENV}, else synthetic faces)",
+    )
+    data.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"images sampled per emotion (default {SplitSettings.per_class}, FER2013's rarest class)",
+    )
+    data.add_argument(
+        "--sample",
+        type=sample_size,
+        default=None,
+        metavar="N|all",
+        help="draw N images at random in the data's own class mix instead of a class-balanced sample "
+        f"({EVERY_IMAGE}: every image); excludes --per-class",
+    )
+    data.add_argument(
+        "--test-size",
+        type=float,
+        default=0.2,
+        metavar="F",
+        help="held-out share for the stratified split (default 0.2)",
+    )
+    data.add_argument(
+        "--split",
+        choices=["stratified", "usage"],
+        default="stratified",
+        help="stratified random split, or the data's own Usage column (test rows with a pixel twin in "
+        "Training are left out); either way identical images never straddle two parts",
+    )
+    data.add_argument(
+        "--pool",
+        action="store_true",
+        help="fit extractors on every image outside the test and validation parts and their pixel twins "
+        "(an unlabelled pool), not only on train",
+    )
+    data.add_argument(
+        "--normalise",
+        choices=list(NORMALISATIONS),
+        default="standardize",
+        help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
+    )
+    _add_split_options(data)
+
+
+def split_settings(args: argparse.Namespace) -> SplitSettings:
+    """The split settings the data options give (checked when the data is known)."""
+    if args.sample is not None and args.per_class is not None:
+        raise FerbenchError(
+            "--sample and --per-class exclude each other: --sample draws a random sample in the data's "
+            "own class mix, --per-class a class-balanced one"
+        )
+    return SplitSettings(
+        per_class=SplitSettings.per_class if args.per_class is None else args.per_class,
+        sample=args.sample,
+        test_size=args.test_size,
+        val_size=args.val_size,
+        mode=args.split,
+        normalisation=args.normalise,
+        pool=args.pool,
+        dedupe=args.dedupe,
+        emotions=args.emotions,
+    )
+
+
+def _add_split_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--val-size",
         type=float,

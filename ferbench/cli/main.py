@@ -18,10 +18,10 @@ from rich.table import Table
 
 from ferbench import __version__, api
 from ferbench.cli import plugin as plugin_commands
-from ferbench.cli.data import DATA_ENV, add_data_command, add_split_options, command_data
+from ferbench.cli import recogniser as recogniser_commands
+from ferbench.cli.data import DATA_ENV, add_data_command, add_sample_options, command_data, split_settings
 from ferbench.cli.progress import RichProgress
 from ferbench.cli.terminal import console, errors, note, print_warnings, warn
-from ferbench.data.sampling import EVERY_IMAGE, NORMALISATIONS, SampleSize, SplitSettings
 from ferbench.engine.coordinator import CACHE_DIR
 from ferbench.engine.executors import JOBS_ENV
 from ferbench.engine.stage_cache import StageCache
@@ -96,54 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="SPEC", help=f"clusterer{SPEC_HELP}")
     picks.add_argument("-k", "--classifier", action="append", default=[], metavar="SPEC", help=f"classifier{SPEC_HELP}")
-    data = run.add_argument_group("data")
-    data.add_argument(
-        "--data",
-        metavar="PATH",
-        help=f"FER2013 .csv/.csv.gz or image folder (default: ${DATA_ENV}, else synthetic faces)",
-    )
-    data.add_argument(
-        "--per-class",
-        type=int,
-        default=None,
-        metavar="N",
-        help=f"images sampled per emotion (default {SplitSettings.per_class}, FER2013's rarest class)",
-    )
-    data.add_argument(
-        "--sample",
-        type=sample_size,
-        default=None,
-        metavar="N|all",
-        help="draw N images at random in the data's own class mix instead of a class-balanced sample "
-        f"({EVERY_IMAGE}: every image); excludes --per-class",
-    )
-    data.add_argument(
-        "--test-size",
-        type=float,
-        default=0.2,
-        metavar="F",
-        help="held-out share for the stratified split (default 0.2)",
-    )
-    data.add_argument(
-        "--split",
-        choices=["stratified", "usage"],
-        default="stratified",
-        help="stratified random split, or the data's own Usage column (test rows with a pixel twin in "
-        "Training are left out); either way identical images never straddle two parts",
-    )
-    data.add_argument(
-        "--pool",
-        action="store_true",
-        help="fit extractors on every image outside the test and validation parts and their pixel twins "
-        "(an unlabelled pool), not only on train",
-    )
-    data.add_argument(
-        "--normalise",
-        choices=list(NORMALISATIONS),
-        default="standardize",
-        help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
-    )
-    add_split_options(data)
+    add_sample_options(run.add_argument_group("data"))
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
@@ -278,41 +231,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the run's faces are now, for the HTML cluster montage (default: where the run read them)",
     )
     plugin_commands.add_parsers(commands, common)
+    recogniser_commands.add_parsers(commands, common)
     return parser
 
 
 def _warn_failures(registry: PluginRegistry) -> None:
     for failure in registry.failures:
         warn(f"plugin {failure.source} failed to load: {failure.reason}")
-
-
-def sample_size(text: str) -> SampleSize:
-    """`--sample 4000` or `--sample all`; the size is checked with the other split settings."""
-    if text == EVERY_IMAGE:
-        return EVERY_IMAGE
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of images or {EVERY_IMAGE}, got '{text}'") from None
-
-
-def _split_settings(args: argparse.Namespace) -> SplitSettings:
-    if args.sample is not None and args.per_class is not None:
-        raise FerbenchError(
-            "--sample and --per-class exclude each other: --sample draws a random sample in the data's "
-            "own class mix, --per-class a class-balanced one"
-        )
-    return SplitSettings(
-        per_class=SplitSettings.per_class if args.per_class is None else args.per_class,
-        sample=args.sample,
-        test_size=args.test_size,
-        val_size=args.val_size,
-        mode=args.split,
-        normalisation=args.normalise,
-        pool=args.pool,
-        dedupe=args.dedupe,
-        emotions=args.emotions,
-    )
 
 
 def _announce_data(summary: dict) -> None:
@@ -336,7 +261,7 @@ def command_run(args: argparse.Namespace) -> int:
             data=args.data or os.environ.get(DATA_ENV) or None,
             labels=args.labels,
             ferplus=args.ferplus,
-            split=_split_settings(args),
+            split=split_settings(args),
             seeds=args.seeds,
             clusters=args.clusters,
             jobs=args.jobs,
@@ -465,6 +390,7 @@ COMMANDS = {
     "cache": command_cache,
     "data": command_data,
     **plugin_commands.COMMANDS,
+    **recogniser_commands.COMMANDS,
 }
 
 

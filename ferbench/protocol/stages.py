@@ -145,12 +145,13 @@ def classify(classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray],
     start = time.perf_counter()
     classifier.fit(train_inputs[kept], targets[kept])
     fitted = time.perf_counter()
-    test = _check_ids(classifier.predict(test_inputs), len(test_inputs), "predict(test)")
+    test = _predict(classifier, test_inputs, "test")
     predict_seconds = time.perf_counter() - fitted
-    train = _check_ids(classifier.predict(train_inputs), len(train_inputs), "predict(train)")
-    val = (
-        _check_ids(classifier.predict(val_inputs), len(val_inputs), "predict(val)")
-        if len(val_inputs)
-        else np.zeros(0, dtype=np.int64)
-    )
+    train, val = _predict(classifier, train_inputs, "train"), _predict(classifier, val_inputs, "val")
     return Predictions(train, val, test, fitted - start, predict_seconds)
+
+
+def _predict(classifier: Any, inputs: np.ndarray, what: str) -> np.ndarray:
+    if len(inputs) == 0:  # no validation part, or a model fitted on every face: nothing to ask
+        return np.zeros(0, dtype=np.int64)
+    return _check_ids(classifier.predict(inputs), len(inputs), f"predict({what})")

@@ -8,6 +8,7 @@ from ferbench_plugins.neural.networks import ConvAutoencoderNet
 from ferbench_plugins.neural.session import TorchEstimator, to_tensor
 from ferbench_plugins.neural.training import apply_batched, train
 from sklearn.base import TransformerMixin
+from torch import nn
 
 
 class ConvAutoencoder(TransformerMixin, TorchEstimator):
@@ -37,7 +38,8 @@ class ConvAutoencoder(TransformerMixin, TorchEstimator):
     def fit(self, images: np.ndarray, y: object = None) -> "ConvAutoencoder":
         with self._session() as generator:
             x = to_tensor(images, self.device)
-            self.model_ = ConvAutoencoderNet(self.width, self.n_components, x.shape[2:]).to(self.device)
+            self.image_shape_ = tuple(x.shape[2:])
+            self.model_ = self._untrained_torch()["model_"]
             self.loss_curve_ = train(
                 self.model_,
                 len(x),
@@ -53,3 +55,6 @@ class ConvAutoencoder(TransformerMixin, TorchEstimator):
         with self._session():
             x = to_tensor(images, self.device)
             return apply_batched(self.model_, self.model_.encoder, x).cpu().numpy()
+
+    def _untrained_torch(self) -> dict[str, nn.Module]:
+        return {"model_": ConvAutoencoderNet(self.width, self.n_components, self.image_shape_).to(self.device)}

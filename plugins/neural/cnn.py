@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from ferbench_plugins.neural.autoencoder import ConvAutoencoder
+from ferbench_plugins.neural.networks import conv_trunk
 from ferbench_plugins.neural.session import TorchEstimator, to_tensor
 from ferbench_plugins.neural.training import apply_batched, train
 from sklearn.base import ClassifierMixin
@@ -87,9 +88,7 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
         maps = self._maps(images, digest), self._maps(images[:, :, ::-1])
         with self._session() as generator:
             t = torch.as_tensor(targets, dtype=torch.long, device=self.device)
-            top = copy.deepcopy(self.backbone_.top).requires_grad_(True)
-            head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * self.width, len(self.classes_)))
-            self.model_ = nn.Sequential(top, head.to(self.device))
+            self.model_ = self._model(self.backbone_)
 
             def loss_of(rows: Tensor) -> Tensor:
                 mirrored = torch.rand(len(rows), generator=generator) < 0.5
@@ -116,6 +115,16 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
     def predict(self, images: np.ndarray) -> np.ndarray:
         return self.classes_[self.predict_proba(images).argmax(axis=1)]
 
+    def _model(self, backbone: nn.ModuleDict) -> nn.Sequential:
+        """What each fit trains: a copy of the backbone's top and a linear head."""
+        top = copy.deepcopy(backbone.top).requires_grad_(True)
+        head = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4 * self.width, len(self.classes_)))
+        return nn.Sequential(top, head.to(self.device))
+
+    def _untrained_torch(self) -> dict[str, nn.Module]:
+        backbone = _split(conv_trunk(self.width).to(self.device))
+        return {"backbone_": backbone, "model_": self._model(backbone)}
+
     def _pretraining(self) -> tuple:
         return (self.pretrain_epochs, self.width, self.seed, self.device, self.n_jobs)
 
@@ -124,9 +133,7 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
         autoencoder = ConvAutoencoder(
             width=self.width, epochs=self.pretrain_epochs, seed=self.seed, device=self.device, n_jobs=self.n_jobs
         ).fit(images)
-        trunk = autoencoder.model_.encoder[0]
-        backbone = nn.ModuleDict({"bottom": trunk[:-_TOP_LAYERS], "top": trunk[-_TOP_LAYERS:]})
-        return backbone.eval().requires_grad_(False)
+        return _split(autoencoder.model_.encoder[0])
 
     def _maps(self, images: np.ndarray, digest: str | None = None) -> Tensor:
         """The frozen layers' output for `images` (whose `digest` fit already knows), memoised:
@@ -138,3 +145,9 @@ class CNNClassifier(ClassifierMixin, TorchEstimator):
                 return apply_batched(bottom, bottom, to_tensor(images, self.device))
 
         return _memoised(_MAPS, (*self.pretrained_key_, digest or _digest(images)), _MAPS_SIZE, compute)
+
+
+def _split(trunk: nn.Sequential) -> nn.ModuleDict:
+    """A convolutional trunk as the CNN's backbone: the frozen `bottom` and the `top` each fit tunes."""
+    backbone = nn.ModuleDict({"bottom": trunk[:-_TOP_LAYERS], "top": trunk[-_TOP_LAYERS:]})
+    return backbone.eval().requires_grad_(False)

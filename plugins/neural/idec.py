@@ -55,7 +55,7 @@ class IDEC(ClusterMixin, TorchEstimator):
         self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
         with self._session() as generator:
             x = self._standardised(features)
-            sizes = [x.shape[1], *self.hidden, self.latent_dim]
+            sizes = self._sizes()
             self.encoder_ = mlp(sizes).to(self.device)
             decoder = mlp(sizes[::-1]).to(self.device)
             autoencoder = nn.Sequential(self.encoder_, decoder)
@@ -97,6 +97,16 @@ class IDEC(ClusterMixin, TorchEstimator):
         with self._session():
             x = self._standardised(np.asarray(features, dtype=np.float32))
             return apply_batched(self.encoder_, self._soft_assignment, x).argmax(dim=1).cpu().numpy()
+
+    def _sizes(self) -> list[int]:
+        """The encoder's layer widths, input first."""
+        return [len(self.mean_), *self.hidden, self.latent_dim]
+
+    def _untrained_torch(self) -> dict[str, nn.Module | nn.Parameter]:
+        return {
+            "encoder_": mlp(self._sizes()).to(self.device),
+            "centres_": nn.Parameter(torch.empty(self.n_clusters, self.latent_dim, device=self.device)),
+        }
 
     def _standardised(self, features: np.ndarray) -> Tensor:
         return to_tensor((features - self.mean_) / self.scale_, self.device)

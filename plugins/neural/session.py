@@ -9,14 +9,17 @@ another): use 1 there.
 
 from __future__ import annotations
 
+import copy
 import os
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator
+from typing import Iterator, Self
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from torch import Tensor
+from torch import Tensor, nn
+
+TorchState = dict[str, dict[str, Tensor]]  # fitted attribute -> its state dict
 
 
 def n_threads(n_jobs: int) -> int:
@@ -57,7 +60,16 @@ def to_tensor(array: np.ndarray, device: str) -> Tensor:
 
 
 class TorchEstimator(BaseEstimator):
-    """What every torch estimator here shares: seed, device, threads, and the session they set."""
+    """What every torch estimator here shares: seed, device, threads, the session they set, and
+    how a model file stores them.
+
+    skops cannot store tensors, so a model file (`ferbench.recogniser.bundle`) keeps such an
+    estimator in two parts: `without_torch()`, the params and fitted arrays, for skops, and
+    `torch_state()`, the weights of every fitted attribute holding a torch module or parameter,
+    for `torch.save`. `load_torch_state` joins them again: it rebuilds those attributes untrained
+    from the params and fitted arrays (`_untrained_torch`, which each subclass defines) and
+    loads the weights into them.
+    """
 
     seed: int
     n_jobs: int
@@ -65,3 +77,46 @@ class TorchEstimator(BaseEstimator):
 
     def _session(self) -> AbstractContextManager[torch.Generator]:
         return torch_session(self.seed, self.n_jobs, self.device)
+
+    def torch_state(self) -> TorchState:
+        """The weights of each fitted torch attribute, by attribute name."""
+        return {name: _state_of(value) for name, value in self._torch_attributes().items()}
+
+    def without_torch(self) -> Self:
+        """A shallow copy whose torch attributes are None: what skops can store."""
+        stripped = copy.copy(self)
+        for name in self._torch_attributes():
+            setattr(stripped, name, None)
+        return stripped
+
+    def load_torch_state(self, state: TorchState) -> None:
+        """Give the torch attributes back, with the weights `torch_state` gave, in eval mode as
+        `fit` leaves them."""
+        with self._session():  # so building them draws nothing from the caller's random state
+            untrained = self._untrained_torch()
+        if set(state) != set(untrained):
+            raise ValueError(f"{type(self).__name__} has the torch attributes {sorted(untrained)}, not {sorted(state)}")
+        for name, value in untrained.items():
+            if isinstance(value, nn.Module):
+                value.load_state_dict(state[name])
+                value.eval()
+            else:
+                with torch.no_grad():
+                    value.copy_(state[name][_TENSOR])
+            setattr(self, name, value)
+
+    def _untrained_torch(self) -> dict[str, nn.Module | nn.Parameter]:
+        """Every torch attribute `fit` sets, built as `fit` builds it before training (same
+        shapes, on `self.device`), from the params and the fitted arrays alone. A subclass
+        without it saves to a model file that cannot be loaded."""
+        raise NotImplementedError(f"{type(self).__name__} does not say how to rebuild its networks")
+
+    def _torch_attributes(self) -> dict[str, nn.Module | Tensor]:
+        return {name: value for name, value in vars(self).items() if isinstance(value, (nn.Module, Tensor))}
+
+
+_TENSOR = "tensor"  # the state dict of a lone parameter: {_TENSOR: its data}
+
+
+def _state_of(value: nn.Module | Tensor) -> dict[str, Tensor]:
+    return value.state_dict() if isinstance(value, nn.Module) else {_TENSOR: value.detach()}

@@ -49,7 +49,7 @@ class SimCLR(TransformerMixin, TorchEstimator):
     def fit(self, images: np.ndarray, y: object = None) -> "SimCLR":
         with self._session() as generator:
             x = to_tensor(images, self.device)
-            self.encoder_ = pooled_encoder(self.width).to(self.device)
+            self.encoder_ = self._untrained_torch()["encoder_"]
             dim = 4 * self.width
             head = mlp([dim, dim, self.projection_dim]).to(self.device)
             model = nn.Sequential(self.encoder_, head)
@@ -77,3 +77,6 @@ class SimCLR(TransformerMixin, TorchEstimator):
         with self._session():
             x = to_tensor(images, self.device)
             return F.normalize(apply_batched(self.encoder_, self.encoder_, x), dim=1).cpu().numpy()
+
+    def _untrained_torch(self) -> dict[str, nn.Module]:
+        return {"encoder_": pooled_encoder(self.width).to(self.device)}

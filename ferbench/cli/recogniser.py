@@ -1,0 +1,248 @@
+"""`ferbench train | name | predict`: build a recogniser, name its clusters, run it on new faces."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
+from ferbench.cli.terminal import console, errors, note, warn
+from ferbench.errors import FerbenchError
+from ferbench.files import write_atomically
+from ferbench.recogniser import naming
+from ferbench.recogniser.annotate import write_annotated
+from ferbench.recogniser.bundle import load_model, save_model
+from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.predict import NO_FACE
+from ferbench.recogniser.training import FIT_ON, Pairing, train, train_selected
+
+MODEL_SUFFIX = ".fbm"
+TRUST_HELP = "load types the model file holds that are neither ferbench's nor scikit-learn's (only for files you trust)"
+EXIT_FAILED_INPUTS = 1
+OUTPUTS = (".csv", ".json")
+
+
+def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    trains = commands.add_parser(
+        "train",
+        parents=[common],
+        help="fit one pipeline without labels and save it as a model file",
+        description="Fit one extractor -> clusterer -> classifier exactly as `ferbench run` fits it for one seed "
+        "(same sample, split and options), name its clusters with the train-fitted map, and save the fitted "
+        f"pipeline, its scores and each cluster's nearest faces in one file (suggested suffix {MODEL_SUFFIX}).",
+        epilog="examples:\n  ferbench train -e landmarks-hog -c gmm -k logreg --data fer2013.csv.gz --model fer.fbm\n"
+        "  ferbench train --from results --model fer.fbm     # the run's validation-selected pipeline",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    which = trains.add_argument_group("which pipeline")
+    which.add_argument("-e", "--extractor", metavar="SPEC", help="feature extractor (a plugin name or spec)")
+    which.add_argument("-c", "--clusterer", metavar="SPEC", help="clusterer")
+    which.add_argument("-k", "--classifier", metavar="SPEC", help="classifier")
+    which.add_argument(
+        "--from",
+        dest="from_run",
+        metavar="RESULTS_DIR",
+        help="train the validation-selected pipeline of this stored run, with its data and settings",
+    )
+    add_sample_options(trains.add_argument_group("data"))
+    how = trains.add_argument_group("training")
+    how.add_argument("--model", required=True, metavar="FILE", help="where to save the model")
+    how.add_argument(
+        "--seed", type=int, default=None, metavar="N", help="the seed to fit (default 0; with --from: the run's first)"
+    )
+    how.add_argument(
+        "--fit-on", choices=list(FIT_ON), default="train", help="; ".join(f"{k}: {v}" for k, v in FIT_ON.items())
+    )
+    how.add_argument("--clusters", type=int, metavar="K", help="groups to look for (default: the emotions in use)")
+    how.add_argument("--threads", type=int, default=1, metavar="T", help="BLAS/torch threads (default 1)")
+    how.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where torch plugins train")
+    how.add_argument("--quick", action="store_true", help="short training budgets for torch plugins")
+
+    names = commands.add_parser(
+        "name",
+        parents=[common],
+        help="name a model's clusters: at a prompt, with --names, or from a few labelled --examples",
+        description="A classifier trained on clusters predicts clusters; this says which emotion each one is. "
+        "Without options it writes a page of each cluster's nearest faces and asks a name per cluster.",
+        epilog="examples:\n  ferbench name fer.fbm --names 0=happy,1=surprise,2=unknown\n"
+        "  ferbench name fer.fbm --examples few-faces/     # a folder per emotion",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    names.add_argument("model", metavar="MODEL")
+    given = names.add_mutually_exclusive_group()
+    given.add_argument("--names", metavar="C=EMOTION,...", help="name clusters without prompts (others: unknown)")
+    given.add_argument("--examples", metavar="DIR", help="name clusters from labelled faces, a folder per emotion")
+    names.add_argument("--page", metavar="FILE", help="where to write the faces page (default: beside the model)")
+    names.add_argument("--output", metavar="FILE", help="save the named model here (default: over MODEL)")
+    names.add_argument("--trust", action="store_true", help=TRUST_HELP)
+
+    predicts = commands.add_parser(
+        "predict",
+        parents=[common],
+        help="recognise emotions in photos, folders, FER2013 CSVs and videos",
+        description="Find the faces in each input (a 48x48 image is a face crop as it is), crop them to 48x48 grey "
+        "as at training, and name each one's emotion. An input that cannot be read is one line; the others "
+        "go on (exit 1 if any failed).",
+        epilog="examples:\n  ferbench predict fer.fbm photo.jpg holiday/ clip.mp4 --output emotions.csv\n"
+        "  ferbench predict fer.fbm faces.csv --no-detect --annotate annotated/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    predicts.add_argument("model", metavar="MODEL")
+    predicts.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders, CSV files, videos")
+    predicts.add_argument("--every", type=float, default=1.0, metavar="SECONDS", help="video frame step (default 1)")
+    predicts.add_argument("--no-detect", action="store_true", help="treat every image as a face crop")
+    predicts.add_argument("--output", metavar="FILE", help="write one row per face to FILE.csv or FILE.json")
+    predicts.add_argument("--annotate", metavar="DIR", help="write copies of the pictures with boxes and emotions")
+    predicts.add_argument("--trust", action="store_true", help=TRUST_HELP)
+
+
+def command_train(args: argparse.Namespace) -> int:
+    named = (args.extractor, args.clusterer, args.classifier)
+    data = args.data or os.environ.get(DATA_ENV) or None
+    if args.from_run:
+        if any(named):
+            raise FerbenchError("--from trains the run's selected pipeline: leave out -e, -c and -k")
+        recogniser = train_selected(args.from_run, data=args.data, seed=args.seed, fit_on=args.fit_on, warn=warn)
+    else:
+        if not all(named):
+            raise FerbenchError("train needs one pipeline: -e EXTRACTOR -c CLUSTERER -k CLASSIFIER (or --from DIR)")
+        if data is None:
+            warn("no data given: training on generated synthetic faces, NOT FER2013")
+        recogniser = train(
+            Pairing(*named),
+            data=data,
+            labels=args.labels,
+            ferplus=args.ferplus,
+            split=split_settings(args),
+            seed=0 if args.seed is None else args.seed,
+            clusters=args.clusters,
+            fit_on=args.fit_on,
+            plugins=args.plugin,
+            threads=args.threads,
+            device=args.device,
+            quick=args.quick,
+            warn=warn,
+        )
+    path = save_model(recogniser, args.model)
+    console.print(describe(recogniser, path))
+    return 0
+
+
+def describe(recogniser: Recogniser, path: Path) -> Table:
+    """What a model is: pipeline, data, scores, and the name of each cluster."""
+    manifest = recogniser.manifest
+    plugins = manifest["plugins"]
+    table = Table(title=f"ferbench model: {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(
+        "pipeline", escape(" → ".join(plugins[kind]["name"] for kind in ("extractor", "clusterer", "classifier")))
+    )
+    data = manifest["dataset"]
+    name = "generated synthetic faces, NOT FER2013" if data["synthetic"] else data["name"]
+    table.add_row("data", escape(f"{name}, fingerprint {data['fingerprint']}"))
+    training = manifest["training"]
+    table.add_row("fitted on", f"{training['faces']:,} faces, seed {training['seed']} ({training['fit_on']})")
+    scores = manifest.get("scores")
+    if scores:
+        held_out = f"val ACC {100 * scores['val_acc']:.1f}%, test ACC {100 * scores['test_acc']:.1f}%"
+        table.add_row("scores", held_out + f" (cluster ACC {100 * scores['cluster_acc']:.1f}% on train)")
+    else:
+        table.add_row("scores", "none held out (--fit-on all)")
+    table.add_row("naming", escape(manifest["naming"]["summary"]))
+    table.add_row("clusters", escape(", ".join(f"{c}={recogniser.names[c]}" for c in recogniser.clusters)))
+    return table
+
+
+def command_name(args: argparse.Namespace) -> int:
+    recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
+    if args.names:
+        recogniser = naming.by_person(recogniser, naming.parse_names(args.names, recogniser))
+    elif args.examples:
+        recogniser, warnings = naming.by_example_folder(recogniser, args.examples)
+        for warning in warnings:
+            warn(warning)
+    else:
+        page = naming.write_cluster_page(recogniser, args.page or Path(args.model).with_suffix(".clusters.html"))
+        note(f"each cluster's nearest faces: {page}")
+        if not sys.stdin.isatty():
+            raise FerbenchError("naming at a prompt needs a terminal: pass --names C=EMOTION,... or --examples DIR")
+        names = naming.ask_names(recogniser, input, lambda message: errors.print(escape(message), highlight=False))
+        recogniser = naming.by_person(recogniser, names)
+    path = save_model(recogniser, args.output or args.model)
+    console.print(describe(recogniser, path))
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    if args.every <= 0:
+        raise FerbenchError(f"--every must be a positive number of seconds, got {args.every:g}")
+    if args.output and Path(args.output).suffix.lower() not in OUTPUTS:
+        raise FerbenchError(f"--output {args.output}: choose a .csv or .json file")
+    recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=errors, transient=True) as bar:
+        reading = bar.add_task("reading inputs")
+        predicted = recogniser.predict_all(
+            args.inputs,
+            detect=not args.no_detect,
+            every=args.every,
+            progress=lambda what: bar.update(reading, description=f"reading {escape(what)}"),
+        )
+    for failure in predicted.failures:
+        errors.print(f"[red]failed:[/] {escape(str(failure))}", highlight=False)
+    frame = predicted.frame
+    console.print(_faces_table(frame))
+    if args.output:
+        _write_rows(frame, Path(args.output))
+        console.print(f"Rows: {args.output}", highlight=False)
+    if args.annotate:
+        for written in write_annotated(predicted.labelled, args.annotate):
+            if isinstance(written, Path):
+                continue
+            errors.print(f"[red]failed:[/] {escape(str(written))}", highlight=False)
+        console.print(f"Annotated pictures: {args.annotate}", highlight=False)
+    return EXIT_FAILED_INPUTS if predicted.failures else 0
+
+
+def _faces_table(frame: pd.DataFrame) -> Table:
+    faces = int((frame["emotion"] != NO_FACE).sum())
+    table = Table(
+        title=f"ferbench predict: {faces} face{'s' if faces != 1 else ''} in {frame['source'].nunique()} inputs"
+    )
+    probabilities = [column for column in frame.columns if column.startswith("p_")]
+    for header in (
+        "Source",
+        "Time s",
+        "Face (x,y,w,h)",
+        "Emotion",
+        "Cluster",
+        *(["Probability"] if probabilities else []),
+    ):
+        table.add_column(header)
+    for _, row in frame.iterrows():
+        cells = [escape(row["source"]), "" if pd.isna(row["frame_s"]) else f"{row['frame_s']:.1f}", row["face"]]
+        cells += [escape(row["emotion"]), "" if pd.isna(row["cluster"]) else str(row["cluster"])]
+        if probabilities:
+            best = row[probabilities].astype(float)
+            cells.append("" if best.isna().all() else f"{100 * best.max():.0f}%")
+        table.add_row(*cells)
+    return table
+
+
+def _write_rows(frame: pd.DataFrame, path: Path) -> None:
+    text = frame.to_csv(index=False) if path.suffix.lower() == ".csv" else frame.to_json(orient="records", indent=2)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text)
+    except OSError as error:
+        raise FerbenchError(f"--output {path}: {error.strerror or error}") from error
+
+
+COMMANDS = {"train": command_train, "name": command_name, "predict": command_predict}

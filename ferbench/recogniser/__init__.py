@@ -1,0 +1,1 @@
+"""The recogniser: one label-free pipeline, trained, named, saved, and run on new faces."""

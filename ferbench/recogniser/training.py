@@ -1,0 +1,233 @@
+"""Train one pipeline exactly as `ferbench run` fits it for one seed, and keep it.
+
+The same sample, split, normalisation, plugin builds and thread limits as a benchmark task, so
+the validation and test scores a model file records are the benchmark row's own. With
+`fit_on="all"` every sampled face is fitted on instead, and the model has no held-out score.
+Labels serve, as in the benchmark, only to score and to name the clusters (the train map).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Literal, Sequence
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from ferbench import __version__
+from ferbench.data.dataset import Dataset
+from ferbench.data.sampling import Split, SplitSettings, make_split
+from ferbench.data.sources import load_dataset
+from ferbench.errors import FerbenchError
+from ferbench.keys import estimator_identity
+from ferbench.plugins.registration import KINDS, BuildContext
+from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns
+from ferbench.protocol.stages import classify, cluster, extract, representatives
+from ferbench.recogniser.model import UNKNOWN, Recogniser
+from ferbench.storage.exports import JSON_NAME
+
+FitOn = Literal["train", "all"]
+FIT_ON: dict[str, str] = {
+    "train": "the benchmark's training part, so the model keeps its held-out validation and test scores",
+    "all": "every sampled face (more to learn from; no held-out score)",
+}
+PARTS = ("train", "val", "test")
+_ARRAYS = ("images", "labels", "rows")  # what each part of a split holds
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """The three plugins of a recogniser, as the command line names them."""
+
+    extractor: str
+    clusterer: str
+    classifier: str
+
+
+def train(
+    pairing: Pairing,
+    *,
+    data: str | Path | None = None,
+    labels: str | None = None,
+    ferplus: str | Path | None = None,
+    split: SplitSettings | None = None,
+    seed: int = 0,
+    clusters: int | None = None,
+    fit_on: FitOn = "train",
+    plugins: Sequence[str | Path] = (),
+    threads: int = 1,
+    device: str = "cpu",
+    quick: bool = False,
+    warn: Callable[[str], None] = lambda message: None,
+) -> Recogniser:
+    """Fit `pairing` on seed `seed`'s sample and name its clusters with the train map."""
+    if fit_on not in FIT_ON:
+        raise FerbenchError(f"--fit-on {fit_on}: choose {' or '.join(FIT_ON)}")
+    registry = load_plugins([str(path) for path in plugins])
+    names = _canonical(registry, pairing)
+    settings = split or SplitSettings()
+    settings.check()
+    dataset, warnings = load_dataset(data, labels, ferplus)
+    for warning in warnings:
+        warn(warning)
+    chosen = make_split(dataset, settings, seed)
+    fitted = _fitting_split(chosen) if fit_on == "all" else chosen
+    if clusters is not None and clusters < 2:
+        raise FerbenchError(f"--clusters must be at least 2, got {clusters}")
+    context = BuildContext(
+        seed=seed, n_clusters=clusters or len(chosen.emotions), n_jobs=threads, device=device, quick=quick
+    )
+    with threadpool_limits(limits=threads):
+        recogniser, scores = _fit(registry, names, context, dataset, fitted, settings.normalisation)
+    manifest = {
+        "ferbench_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "plugins": {kind: _plugin_record(registry, kind, getattr(names, kind), context) for kind in KINDS},
+        "dataset": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "emotions": list(chosen.emotions),
+        },
+        "training": {
+            "seed": seed,
+            "fit_on": fit_on,
+            "split": settings.to_dict(),
+            "n_clusters": context.n_clusters,
+            "faces": len(fitted.train_rows),
+        },
+        "preprocessing": {"size": [48, 48], "grey": True, "normalisation": settings.normalisation},
+        "scores": scores if fit_on == "train" else None,
+        "naming": {
+            "method": "training labels",
+            "labels_used": len(fitted.train_labels),
+            "decisions": 0,
+            "summary": f"named from {len(fitted.train_labels):,} training labels (the train-fitted map)",
+        },
+    }
+    return replace(recogniser, manifest=manifest)
+
+
+def train_selected(
+    out_dir: str | Path,
+    *,
+    data: str | Path | None = None,
+    seed: int | None = None,
+    fit_on: FitOn = "train",
+    warn: Callable[[str], None] = lambda message: None,
+) -> Recogniser:
+    """Train the validation-selected pipeline of the run stored in `out_dir`, with that run's
+    data (or `data`, where the file has moved) and settings; `seed` defaults to the run's first."""
+    document = _stored_run(out_dir)
+    selected, config = document.get("selected"), document["config"]
+    if not selected:
+        raise FerbenchError(f"{Path(out_dir) / JSON_NAME}: the run has no pipeline selected on validation accuracy")
+    stored = document["dataset"]
+    source = data if data is not None else (None if stored.get("synthetic") else stored.get("source"))
+    return train(
+        Pairing(selected["extractor"], selected["clusterer"], selected["classifier"]),
+        data=source,
+        labels=stored.get("labels") if stored.get("labels") in ("fer2013", "ferplus") else None,
+        split=_stored_settings(config),
+        seed=config["seeds"][0] if seed is None else seed,
+        clusters=config.get("n_clusters"),
+        fit_on=fit_on,
+        plugins=config.get("plugin_files", []),
+        threads=config.get("threads", 1),
+        device=config.get("device", "cpu"),
+        quick=config.get("quick", False),
+        warn=warn,
+    )
+
+
+def _stored_run(out_dir: str | Path) -> dict[str, Any]:
+    path = Path(out_dir) / JSON_NAME
+    if not path.is_file():
+        raise FerbenchError(f"--from {out_dir}: no results.json there; run `ferbench run --out {out_dir}` first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise FerbenchError(f"{path}: not a ferbench results file ({error})") from error
+
+
+def _stored_settings(config: dict[str, Any]) -> SplitSettings:
+    """The split settings a run recorded (see `RunConfig.to_dict`)."""
+    emotions = config.get("emotions")
+    return SplitSettings(
+        per_class=config.get("per_class", SplitSettings.per_class),
+        sample=config.get("sample"),
+        test_size=config["test_size"],
+        val_size=config["val_size"],
+        mode=config["split"],
+        normalisation=config["normalisation"],
+        pool=config["pool"],
+        dedupe=config["dedupe"],
+        emotions=None if emotions is None else tuple(emotions),
+    )
+
+
+def _canonical(registry: PluginRegistry, pairing: Pairing) -> Pairing:
+    """One plugin per kind: a sweep (a [list] of values) names several, which `train` cannot fit."""
+    chosen = {}
+    for kind in KINDS:
+        names = registry.select(kind, [getattr(pairing, kind)])
+        if len(names) != 1:
+            raise FerbenchError(f"train fits one pipeline: the {kind} '{getattr(pairing, kind)}' names {len(names)}")
+        chosen[kind] = names[0]
+    return Pairing(**chosen)
+
+
+def _plugin_record(registry: PluginRegistry, kind: str, name: str, context: BuildContext) -> dict[str, Any]:
+    """Name, prior, where it came from, and the built estimator's classes, parameters and library versions."""
+    registration = registry.get(kind, name)
+    built = estimator_identity(registration.build(context))
+    return {"name": name, "prior": registration.prior, "source": registry.resolve(kind, name).source, **built}
+
+
+def _fitting_split(split: Split) -> Split:
+    """Every sampled face in the training part, none held out (`--fit-on all`)."""
+    empty = {f"{part}_{what}": getattr(split, f"{part}_{what}")[:0] for part in ("val", "test") for what in _ARRAYS}
+    joined = {f"train_{what}": np.concatenate([getattr(split, f"{part}_{what}") for part in PARTS]) for what in _ARRAYS}
+    return replace(split, **joined, **empty)
+
+
+def _fit(
+    registry: PluginRegistry, names: Pairing, context: BuildContext, dataset: Dataset, split: Split, normalisation: str
+) -> tuple[Recogniser, dict[str, float]]:
+    """The benchmark's three stages on one split (see `ferbench.engine.worker`), estimators kept."""
+    images = (split.train_images, split.val_images, split.test_images)
+    extractor = registry.get("extractor", names.extractor).build(context)
+    features = extract(extractor, split.fit_images, images)
+    clustering = cluster(registry.get("clusterer", names.clusterer).build(context), features, context.seed)
+    scores, mapping = cluster_columns(clustering.train, split.train_labels)
+    registration = registry.get("classifier", names.classifier)
+    consumes = getattr(registration, "consumes", "features")
+    inputs = images if consumes == "images" else (features.train, features.val, features.test)
+    classifier = registration.build(context)
+    predictions = classify(classifier, inputs, clustering.train)
+    if len(split.test_rows):
+        truth = {part: getattr(split, f"{part}_labels") for part in PARTS}
+        predicted = {part: getattr(predictions, part) for part in PARTS}
+        scores.update(classifier_columns(predicted, truth, mapping, {p: getattr(clustering, p) for p in PARTS}))
+    nearest = representatives(features.train, clustering.train)
+    recogniser = Recogniser(
+        extractor=extractor,
+        classifier=classifier,
+        consumes=consumes,
+        normalisation=normalisation,
+        emotions=split.emotions,
+        names=_train_map_names(mapping, split.emotions, clustering.train),
+        faces={c: dataset.images[split.train_rows[positions]] for c, positions in nearest.items()},
+    )
+    return recogniser, {key: float(value) for key, value in scores.items()}
+
+
+def _train_map_names(mapping: ClusterMap, emotions: tuple[str, ...], clusters: np.ndarray) -> dict[int, str]:
+    """Each cluster the classifier learnt (noise is left out of its fit), named by the train map."""
+    learnt = (int(c) for c in np.unique(clusters[clusters >= 0]))
+    return {c: emotions[mapping.cluster_to_label[c]] if c in mapping.cluster_to_label else UNKNOWN for c in learnt}
