@@ -61,12 +61,12 @@ def crops(fer2013_path) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def photos() -> list[np.ndarray]:
-    """640x480 colour photos with one face: the astronaut, shifted a little each time."""
-    picture = cv2.resize(skimage.data.astronaut()[:, :, ::-1], (480, 480))
+    """640x480 colour photos with one face: the astronaut at its own scale, shifted a little each time."""
+    picture = skimage.data.astronaut()[:480, :, ::-1]
     frames = []
     for shift in range(PHOTOS):
         canvas = np.full((480, 640, 3), 255, np.uint8)
-        canvas[:, 10 * shift : 10 * shift + 480] = picture
+        canvas[:, 10 * shift : 10 * shift + 512] = picture
         frames.append(canvas)
     return frames
 

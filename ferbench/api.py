@@ -89,6 +89,8 @@ def run(
     Results already stored in `out` are not recomputed (unless `force`); bad input raises
     FerbenchError, with one line saying what to fix, before anything is written.
     """
+    if Path(out).exists() and not Path(out).is_dir():
+        raise FerbenchError(f"{out} is a file: the results go in a folder (--out DIR)")
     registry = load_plugins([str(path) for path in plugins])
     for failure in registry.failures:
         warn(f"plugin {failure.source} failed to load: {failure.reason}")

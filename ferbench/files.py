@@ -17,6 +17,7 @@ def atomic_writer(path: Path) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(handle, "wb") as stream:
             yield stream
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp's 0600 would survive the rename
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -27,3 +28,10 @@ def write_atomically(path: Path, content: str | bytes) -> None:
     """Write `content` whole or not at all (see `atomic_writer`)."""
     with atomic_writer(path) as stream:
         stream.write(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it: it is put straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -92,3 +92,14 @@ def test_the_database_holds_each_pairings_ceiling(tmp_path, faces):
     assert all(
         kind == "ceiling" and (extractor, seed) == (source, own) for extractor, seed, kind, source, own in linked
     )
+
+
+def test_out_must_be_a_folder_and_a_corrupt_database_says_what_to_do(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(FerbenchError, match=r"taken is a file: the results go in a folder \(--out DIR\)"):
+        ferbench.run(**GRID, out=tmp_path / "taken")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "ferbench.db").write_bytes(b"not a database" * 100)
+    with pytest.raises(FerbenchError, match="move it aside to start afresh") as raised:
+        ferbench.run(**GRID, split=ferbench.SplitSettings(per_class=10), out=tmp_path / "broken")
+    assert "\n" not in str(raised.value)

@@ -26,6 +26,7 @@ from ferbench.errors import FerbenchError
 from ferbench.storage.columns import STORED_COLUMNS
 
 DB_NAME = "ferbench.db"
+_MOVE_ASIDE = "; move it aside to start afresh (the last run's rows are also in results.csv and results.json)"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -87,9 +88,11 @@ def _alive(pid: int) -> bool:
 def _read_only(path: Path) -> sqlite3.Connection:
     """A connection that cannot write (SQLite's `mode=ro`); the URI quotes any odd character of the path."""
     try:
-        return sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)
+        connection.execute("PRAGMA schema_version")  # a file that is not a database fails here, not later
+        return connection
     except sqlite3.Error as error:
-        raise FerbenchError(f"cannot open the results database {path}: {error}") from error
+        raise FerbenchError(f"cannot open the results database {path}: {error}{_MOVE_ASIDE}") from error
 
 
 class ResultsDB:
@@ -111,13 +114,17 @@ class ResultsDB:
             raise FerbenchError(f"no results database in {folder} (expected {path}); run `ferbench run` first")
         if read_only:
             return cls(_read_only(path), path)
+        if path.parent.exists() and not path.parent.is_dir():
+            raise FerbenchError(f"{folder} is a file: the results go in a folder (--out DIR)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as error:
-            raise FerbenchError(f"cannot open the results database {path}: {error}") from error
+        except OSError as error:
+            raise FerbenchError(f"cannot open the results database {path}: {error.strerror or error}") from error
+        except sqlite3.Error as error:
+            raise FerbenchError(f"cannot open the results database {path}: {error}{_MOVE_ASIDE}") from error
         for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid"))):
             known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
             for column in columns:  # databases from older versions gain new columns
