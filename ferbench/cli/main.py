@@ -116,8 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     how.add_argument(
         "--jobs",
         metavar="N|auto",
-        help=f"tasks computed at once, each in its own worker process (1: in this process; default ${JOBS_ENV}, "
-        "else auto: one per core, or cores / --threads); results are identical for any N",
+        help=f"tasks computed at once, each in its own worker process (default ${JOBS_ENV}, else auto: one per "
+        "core, or cores / --threads); results are identical for any N. A worker that dies (a crash in native "
+        "code, out of memory) fails only its own pairings; with 1, tasks run in this process, where a plugin "
+        "that crashes ends ferbench: keep workers for plugins you do not trust",
     )
     how.add_argument(
         "--threads",

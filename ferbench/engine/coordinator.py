@@ -22,7 +22,7 @@ from ferbench import __version__
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import choose_emotions, make_split
 from ferbench.engine.config import RunConfig
-from ferbench.engine.executors import Executor, make_executor
+from ferbench.engine.executors import Executor, WorkerDied, make_executor
 from ferbench.engine.graph import Graph, Read, Task, build_graph, context, split_key
 from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.time_left import TimeLeft
@@ -233,6 +233,7 @@ class _Schedule:
         self.shown_warnings: set[str] = set()
         self.repeated_warnings = 0
         self.in_flight: dict[Any, _InFlight] = {}
+        self.suspects: set[str] = set()  # tasks running when a worker died beside them: they rerun alone
         self.time_left = TimeLeft()  # its workers are the executor's slots, set when it starts
         for task in todo:
             self._require(task)
@@ -273,19 +274,17 @@ class _Schedule:
         try:
             while self.pending or in_flight:
                 self._fail_orphans()
-                for task in sorted(self.pending.values(), key=self._sort_key):
-                    if len(in_flight) >= executor.slots:
-                        break
-                    if all(read in self.available for read in task.upstream):
-                        del self.pending[task.key]
-                        self.coordinator.progress.running(task.describe())
-                        job = self.coordinator.job(task, wait_for_memos=task.key in self.deferred)
-                        in_flight[executor.submit(job)] = _InFlight(task, time.monotonic())
+                self._submit_ready(executor)
                 if not in_flight:
                     continue
                 for future in executor.wait(in_flight, timeout=1.0):
                     flight = in_flight.pop(future)
-                    outcome = executor.outcome(future)
+                    try:
+                        outcome = executor.outcome(future)
+                    except WorkerDied as died:
+                        if self._worker_died(executor, flight.task, died):
+                            break  # every other future of the broken pool went with it
+                        continue
                     if outcome.status not in ("busy", "missing"):  # those come back at once, having done nothing
                         self.time_left.record(flight.task, time.monotonic() - flight.started)
                     self._handle(flight.task, outcome)
@@ -297,6 +296,41 @@ class _Schedule:
             count = self.repeated_warnings
             noun = "warning" if count == 1 else "warnings"
             self.coordinator.note(f"{count} more {noun} like those above came from other tasks")
+
+    def _submit_ready(self, executor: Executor) -> None:
+        """Start ready tasks while slots are free; a suspect (see `_worker_died`) runs alone."""
+        in_flight = self.in_flight
+        for task in sorted(self.pending.values(), key=self._sort_key):
+            if len(in_flight) >= executor.slots or any(f.task.key in self.suspects for f in in_flight.values()):
+                return
+            if task.key in self.suspects and in_flight:
+                continue  # waits for the other workers to finish
+            if all(read in self.available for read in task.upstream):
+                del self.pending[task.key]
+                self.coordinator.progress.running(task.describe())
+                job = self.coordinator.job(task, wait_for_memos=task.key in self.deferred)
+                in_flight[executor.submit(job)] = _InFlight(task, time.monotonic())
+
+    def _worker_died(self, executor: Executor, task: Task, died: WorkerDied) -> bool:
+        """A worker died running `task`; returns whether it broke the pool.
+
+        Where it broke the local pool, every task running then was lost and any of them may have
+        killed it: a task that ran alone is at fault and fails; the others run again, each alone
+        (once), so the one at fault is found without failing the rest. Dask names the task itself.
+        """
+        if not died.pool_broken:
+            self._handle(task, Outcome(task.key, "failed", error=died.reason))
+            return False
+        lost = [task, *(flight.task for flight in self.in_flight.values())]
+        self.in_flight.clear()
+        executor.restart()
+        for each in lost:
+            if len(lost) == 1 or each.key in self.suspects:
+                self._handle(each, Outcome(each.key, "failed", error=died.reason))
+            else:
+                self.suspects.add(each.key)
+                self.pending[each.key] = each
+        return True
 
     def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
         """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""

@@ -7,7 +7,9 @@ future, so the coordinator schedules the same graph the same way on each.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import os
+import re
 from typing import Any, Iterable, Protocol
 
 from ferbench.engine.worker import Job, Outcome, run_job
@@ -16,6 +18,30 @@ from ferbench.errors import FerbenchError
 DASK_HINT = 'pip install -e ".[dask]"'
 JOBS_ENV = "FERBENCH_JOBS"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class WorkerDied(Exception):
+    """A worker process ended while it ran tasks: a crash in native code, the kernel's
+    out-of-memory killer, a plugin that exits. `pool_broken`: every task running beside it was
+    lost too (local workers), so which one did it is not known; else (Dask) it was this task."""
+
+    def __init__(self, reason: str, pool_broken: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.pool_broken = pool_broken
+
+
+def death_reason(message: str) -> str:
+    """loky's "...exit codes of the workers are {EXIT(3)}" (or {SIGKILL(-9)}) as one line."""
+    codes = re.findall(r"(EXIT|SIG[A-Z]+)\((-?\d+)\)", message)
+    if not codes:
+        return "worker process died"
+    name, number = codes[0]
+    if name == "EXIT":
+        return f"worker process died (exit code {number})"
+    return f"worker process killed by {name} (signal {abs(int(number))})" + (
+        ": out of memory?" if name == "SIGKILL" else ""
+    )
 
 
 class Executor(Protocol):
@@ -28,6 +54,9 @@ class Executor(Protocol):
     def outcome(self, future: Any) -> Outcome: ...
 
     def cancel(self, future: Any) -> None: ...
+
+    def restart(self) -> None:
+        """A fresh set of workers, after a worker died and took the others' tasks with it."""
 
     def close(self, *, kill: bool) -> None: ...
 
@@ -49,6 +78,9 @@ class SerialExecutor:
         return future.result()
 
     def cancel(self, future: Any) -> None:
+        pass
+
+    def restart(self) -> None:
         pass
 
     def close(self, *, kill: bool) -> None:
@@ -73,11 +105,14 @@ class LokyExecutor:
     """`--jobs N`: N worker processes (joblib's loky), each capped at `threads` threads."""
 
     def __init__(self, jobs: int, threads: int) -> None:
+        self.slots = jobs
+        self._env = {variable: str(threads) for variable in _THREAD_VARIABLES}
+        self._pool = self._start()
+
+    def _start(self) -> Any:
         from joblib.externals.loky import get_reusable_executor
 
-        self.slots = jobs
-        env = {variable: str(threads) for variable in _THREAD_VARIABLES}
-        self._pool = get_reusable_executor(max_workers=jobs, env=env, reuse=False, initializer=keep_worker_memory)
+        return get_reusable_executor(max_workers=self.slots, env=self._env, reuse=False, initializer=keep_worker_memory)
 
     def submit(self, job: Job) -> concurrent.futures.Future:
         return self._pool.submit(run_job, job)
@@ -87,10 +122,17 @@ class LokyExecutor:
         return list(done)
 
     def outcome(self, future: concurrent.futures.Future) -> Outcome:
-        return future.result()
+        try:
+            return future.result()
+        except concurrent.futures.process.BrokenProcessPool as error:  # loky's TerminatedWorkerError too
+            raise WorkerDied(death_reason(str(error)), pool_broken=True) from None
 
     def cancel(self, future: concurrent.futures.Future) -> None:
         future.cancel()
+
+    def restart(self) -> None:
+        self._pool.shutdown(wait=False, kill_workers=True)
+        self._pool = self._start()
 
     def close(self, *, kill: bool) -> None:
         self._pool.shutdown(wait=not kill, kill_workers=kill)
@@ -107,6 +149,7 @@ class DaskExecutor:
 
     def __init__(self, jobs: int, threads: int, scheduler: str | None) -> None:
         require_dask()
+        import dask
         from distributed import Client, LocalCluster
 
         self._cluster = None
@@ -115,9 +158,10 @@ class DaskExecutor:
                 self._client = Client(scheduler, timeout="20s")
             else:
                 env = {variable: str(threads) for variable in _THREAD_VARIABLES}
-                self._cluster = LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, env=env
-                )
+                with dask.config.set({"distributed.scheduler.allowed-failures": 1}):  # one retry, not three
+                    self._cluster = LocalCluster(
+                        n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, env=env
+                    )
                 self._client = Client(self._cluster)
         except OSError as error:
             raise FerbenchError(f"cannot reach the Dask scheduler {scheduler}: {error}") from None
@@ -137,10 +181,18 @@ class DaskExecutor:
         return list(done)
 
     def outcome(self, future: Any) -> Outcome:
-        return future.result()
+        from distributed.scheduler import KilledWorker
+
+        try:
+            return future.result()
+        except KilledWorker as error:  # the scheduler knows which task kept killing its workers
+            raise WorkerDied(f"worker process died twice running it ({type(error).__name__})", False) from None
 
     def cancel(self, future: Any) -> None:
         future.cancel()
+
+    def restart(self) -> None:
+        pass  # Dask replaces dead workers itself
 
     def close(self, *, kill: bool) -> None:
         self._client.close()
