@@ -511,3 +511,24 @@ def test_each_task_carries_its_prior_and_a_pairing_its_ceiling(tmp_path):
     names = {task.kind: task.names() for task in graph.results if task.classifier == "pixels"}
     assert names["ceiling"] == {"extractor": "(images)", "clusterer": "(true labels)", "classifier": "pixels"}
     assert names["chance"]["clusterer"] == "(random labels)"
+
+
+def test_a_second_run_on_a_folder_in_use_is_refused_in_one_line(tmp_path, faces):
+    log = tmp_path / "fits.log"
+    first, command, env = _run_in_background(tmp_path, faces, log)
+    try:
+        _wait_for_results(tmp_path / "results" / "ferbench.db", 1, first)
+        second = subprocess.run(
+            [sys.executable, "-m", "ferbench", *command], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+        assert second.returncode == 2 and second.stderr.count("\n") == 1
+        assert f"another ferbench run (pid {first.pid} on " in second.stderr
+        assert "is writing to results/ferbench.db: wait for it to finish" in second.stderr
+    finally:
+        first.wait(timeout=300)
+    assert first.returncode == 0
+    with sqlite3.connect(tmp_path / "results" / "ferbench.db") as connection:
+        statuses = [row[0] for row in connection.execute("SELECT status FROM runs ORDER BY id")]
+    assert statuses == ["completed"]  # the refused run left no trace
+    again = ferbench(*command, cwd=tmp_path, env={"FERBENCH_FIT_LOG": str(log)})
+    assert again.returncode == 0 and "resuming: 16 of 16 results are already stored" in again.stderr

@@ -126,24 +126,15 @@ class Coordinator:
         summary = self.data.summary()
         graph = build_graph(self.config, self.registry, summary["fingerprint"])
         keys = [task.key for task in graph.results]
+        run_id = self.db.start_run(command, self.config.to_dict(), summary, {"ferbench": __version__})
         stored = set() if self.config.force else self.db.ok_keys(keys)
         todo = [task for task in graph.results if task.key not in stored]
-        if stored:
-            self.note(
-                f"resuming: {len(stored)} of {len(keys)} results are already stored in {self.db.path}; "
-                f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
-            )
-        self._prepare_splits(graph, todo)
-        run_id = self.db.start_run(command, self.config.to_dict(), summary, {"ferbench": __version__})
-        pairings = [task for task in graph.results if task.kind == "pipeline"]
-        self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
-        interrupted = False
+        status = "failed"  # until the schedule ends: a bad split setting, say, raises before
         try:
-            if todo:
-                _Schedule(self, graph, todo, run_id).run()
-        except KeyboardInterrupt:  # every finished result is already committed
-            interrupted = True
-        self.db.finish_run(run_id, "interrupted" if interrupted else "completed", len(stored), len(todo))
+            status = self._compute(graph, todo, stored, run_id)
+        finally:
+            self.db.finish_run(run_id, status, len(stored), len(todo))
+        interrupted = status == "interrupted"
         splits = self.split_summaries()
         note = twins_note(splits)
         if note:
@@ -155,6 +146,23 @@ class Coordinator:
         return RunResult(
             frame, metadata, csv_path, json_path, self.db.path, len(keys), len(stored), len(todo), interrupted
         )
+
+    def _compute(self, graph: Graph, todo: list[Task], stored: set[str], run_id: int) -> str:
+        """Run what is not stored; the run's status: completed, or interrupted (Ctrl-C)."""
+        if stored:
+            self.note(
+                f"resuming: {len(stored)} of {len(graph.results)} results are already stored in {self.db.path}; "
+                f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
+            )
+        self._prepare_splits(graph, todo)
+        pairings = [task for task in graph.results if task.kind == "pipeline"]
+        self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
+        try:
+            if todo:
+                _Schedule(self, graph, todo, run_id).run()
+        except KeyboardInterrupt:  # every finished result is already committed
+            return "interrupted"
+        return "completed"
 
     def _metadata(self, run_id: int, stored: int, computed: int, splits: dict[int, dict[str, Any]]) -> dict[str, Any]:
         """What results.json says of the run beside its rows."""

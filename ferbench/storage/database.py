@@ -139,16 +139,31 @@ class ResultsDB:
     # runs
     def start_run(self, command: str, config: dict, dataset: dict, versions: dict) -> int:
         """Record a new run as running, after marking earlier runs whose process died (kill -9,
-        a crash, a power cut) as killed: none of them can still be running."""
+        a crash, a power cut) as killed: none of them can still be running.
+
+        A run of this host whose process is alive still writes here: two runs on one folder
+        would compute the same tasks twice, so the second is refused (check and record are one
+        transaction, so of two runs starting together one is refused).
+        """
         host = socket.gethostname()
-        for run_id, pid in self._db.execute("SELECT id, pid FROM runs WHERE status = 'running' AND host = ?", (host,)):
-            if pid == os.getpid() or not _alive(pid):
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            query = "SELECT id, pid, started FROM runs WHERE status = 'running' AND host = ?"
+            for run_id, pid, started in self._db.execute(query, (host,)).fetchall():
+                if pid != os.getpid() and _alive(pid):
+                    raise FerbenchError(
+                        f"another ferbench run (pid {pid} on {host}, started {started}) is writing to {self.path}: "
+                        "wait for it to finish (then this one resumes from its results), or choose another --out"
+                    )
                 self._db.execute("UPDATE runs SET status = 'killed' WHERE id = ?", (run_id,))
-        cursor = self._db.execute(
-            "INSERT INTO runs (started, status, command, config, dataset, versions, host, pid)"
-            " VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
-            (_now(), command, json.dumps(config), json.dumps(dataset), json.dumps(versions), host, os.getpid()),
-        )
+            cursor = self._db.execute(
+                "INSERT INTO runs (started, status, command, config, dataset, versions, host, pid)"
+                " VALUES (?, 'running', ?, ?, ?, ?, ?, ?)",
+                (_now(), command, json.dumps(config), json.dumps(dataset), json.dumps(versions), host, os.getpid()),
+            )
+        except BaseException:
+            self._db.rollback()
+            raise
         self._db.commit()
         return int(cursor.lastrowid)
 
