@@ -111,12 +111,13 @@ def load_image(path: str | Path) -> np.ndarray | None:
 def open_video(path: str | Path) -> cv2.VideoCapture | None:
     """An open video turned upright by its rotation metadata, or None when FFmpeg cannot read it.
     OpenCV's warnings while opening are silenced: the caller says what is wrong in one line."""
-    level = cv2.getLogLevel()
-    cv2.setLogLevel(1)  # fatal errors only, while opening
+    logging = getattr(cv2.utils, "logging", cv2)  # where this OpenCV build keeps its log level
+    level = logging.getLogLevel()
+    logging.setLogLevel(1)  # fatal errors only, while opening
     try:
         capture = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     finally:
-        cv2.setLogLevel(level)
+        logging.setLogLevel(level)
     if not capture.isOpened():
         return None
     capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
