@@ -27,6 +27,7 @@ from ferbench.data.sampling import SplitSettings
 from ferbench.engine.config import Backend, RunConfig
 from ferbench.engine.coordinator import Coordinator, Progress, RunResult
 from ferbench.engine.executors import check_cores, require_dask, resolve_jobs
+from ferbench.engine.memory_limit import automatic_limit, parse_size
 from ferbench.errors import FerbenchError
 from ferbench.plugins.grid import choose_plugins
 from ferbench.plugins.registry import PluginRegistry, load_plugins
@@ -64,6 +65,7 @@ def run(
     backend: Backend = "local",
     scheduler: str | None = None,
     timeout: float | None = None,
+    max_memory: int | str | None = None,
     device: str = "auto",
     quick: bool = False,
     force: bool = False,
@@ -85,6 +87,8 @@ def run(
               the rest for validation).
     clusters: groups a clusterer looks for (default: the number of emotions in use).
     jobs:     tasks at once, each in its own process: a number, "auto", or None for $FERBENCH_JOBS/auto.
+    max_memory: resident memory a task's process may hold ("8G", or bytes) before the task fails;
+              None: the machine's memory shared among the workers, less 1 GB for the coordinator.
     on_data:  called with the data's summary before any work (default: warn when it is synthetic).
     Results already stored in `out` are not recomputed (unless `force`); bad input raises
     FerbenchError, with one line saying what to fix, before anything is written.
@@ -98,6 +102,7 @@ def run(
     chosen = choose_plugins(registry, named, everything=everything, slow=slow, note=note)
     settings = split or SplitSettings()
     settings.check()
+    workers = _check_execution(clusters, jobs, threads, backend, scheduler, timeout)
     config = RunConfig(
         extractors=chosen["extractor"],
         clusterers=chosen["clusterer"],
@@ -106,10 +111,11 @@ def run(
         data=settings,
         n_clusters=clusters,
         threads=threads,
-        jobs=_check_execution(clusters, jobs, threads, backend, scheduler, timeout),
+        jobs=workers,
         backend=backend,
         scheduler=scheduler,
         timeout=timeout,
+        max_memory=_memory_limit(max_memory, workers),
         device=_resolve_device(device, registry, chosen),
         quick=quick,
         force=force,
@@ -171,6 +177,16 @@ def _check_execution(
         require_dask()
     check_cores(workers, threads, backend)
     return workers
+
+
+def _memory_limit(requested: int | str | None, workers: int) -> int | None:
+    """Bytes per task: as asked, or the machine's memory shared among the workers."""
+    if requested is None:
+        return automatic_limit(workers)
+    size = parse_size(requested) if isinstance(requested, str) else int(requested)
+    if size < 2**26:
+        raise FerbenchError(f"--max-memory {requested}: at least 64M, or a task cannot even load its plugins")
+    return size
 
 
 def _resolve_device(device: str, registry: PluginRegistry, chosen: dict[str, tuple[str, ...]]) -> str:

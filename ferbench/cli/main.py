@@ -148,6 +148,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="stop a task after this long and record it as timed out (its dependants as failed); the run goes on",
     )
     how.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="resident memory a task's process may hold (e.g. 8G, 512M) before the task fails as over the limit, "
+        "instead of the system's out-of-memory killer ending the run (default: the machine's memory shared among "
+        "the workers, less 1 GB)",
+    )
+    how.add_argument(
         "--force",
         action="store_true",
         help="recompute everything, even results and stage outputs already stored in --out",
@@ -271,6 +278,7 @@ def command_run(args: argparse.Namespace) -> int:
             backend=args.backend,
             scheduler=args.scheduler,
             timeout=args.timeout,
+            max_memory=args.max_memory,
             device=args.device,
             quick=args.quick,
             force=args.force,

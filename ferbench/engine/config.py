@@ -18,6 +18,7 @@ class RunConfig:
     jobs:     tasks computed at once, each in its own worker process (1: in this process).
     n_clusters: groups a clusterer looks for (None until the coordinator knows the emotions).
     timeout:  seconds a task may take before it is stopped and recorded as timed out.
+    max_memory: bytes of resident memory a task's process may hold before the task fails.
     force:    recompute results already stored instead of resuming.
     """
 
@@ -32,6 +33,7 @@ class RunConfig:
     backend: Backend = "local"
     scheduler: str | None = None
     timeout: float | None = None
+    max_memory: int | None = None
     device: str = "cpu"
     quick: bool = False
     force: bool = False

@@ -208,6 +208,7 @@ class Coordinator:
             self.config.plugin_files,
             self.config.timeout,
             wait_for_memos,
+            self.config.max_memory,
         )
 
 

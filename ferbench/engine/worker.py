@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
+from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
@@ -40,6 +41,7 @@ class Job:
     plugin_files: tuple[str, ...] = ()
     timeout: float | None = None
     wait_for_memos: bool = True  # False: a memo another worker is computing sends the task back (busy)
+    max_memory: int | None = None  # bytes of resident memory past which the task fails
 
 
 @dataclass
@@ -154,8 +156,13 @@ def _run(job: Job) -> Outcome:
     registry = _registry(job.plugin_files)
     try:
         memos = memos_in(job.cache_root, wait=job.wait_for_memos)
-        with threadpool_limits(limits=job.context.n_jobs), memos, deadline(job.timeout):
+        with threadpool_limits(limits=job.context.n_jobs), memos, deadline(job.timeout), memory_limit(job.max_memory):
             return _STAGES[job.task.stage](job, registry)
+    except MemoryLimit:
+        assert job.max_memory is not None
+        return Outcome(
+            key, "failed", error=f"{job.task.stage} went over the memory limit of {size_text(job.max_memory)}"
+        )
     except _MissingInput as missing:
         return Outcome(key, "missing", missing=missing.read, warnings=[missing.warning] if missing.warning else [])
     except MemoBusy:
