@@ -36,7 +36,7 @@ from ferbench.recogniser.model import Recogniser
 from ferbench.recogniser.training import Pairing
 from ferbench.recogniser.training import train as train_pairing
 from ferbench.report.leaderboard import leaderboard
-from ferbench.storage.database import DB_NAME, ResultsDB
+from ferbench.storage.database import DB_NAME, ResultsDB, check_results_folder
 from ferbench.storage.exports import load_run
 
 __all__ = ["load_model", "load_results", "run", "save_model", "train"]
@@ -93,8 +93,7 @@ def run(
     Results already stored in `out` are not recomputed (unless `force`); bad input raises
     FerbenchError, with one line saying what to fix, before anything is written.
     """
-    if Path(out).exists() and not Path(out).is_dir():
-        raise FerbenchError(f"{out} is a file: the results go in a folder (--out DIR)")
+    check_results_folder(out)  # before the data is read: it can take seconds
     registry = load_plugins([str(path) for path in plugins])
     for failure in registry.failures:
         warn(f"plugin {failure.source} failed to load: {failure.reason}")

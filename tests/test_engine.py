@@ -532,3 +532,12 @@ def test_a_second_run_on_a_folder_in_use_is_refused_in_one_line(tmp_path, faces)
     assert statuses == ["completed"]  # the refused run left no trace
     again = ferbench(*command, cwd=tmp_path, env={"FERBENCH_FIT_LOG": str(log)})
     assert again.returncode == 0 and "resuming: 16 of 16 results are already stored" in again.stderr
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [SplitSettings(), SplitSettings(sample=500, emotions=("happy", "sad"), mode="usage", pool=True, val_size=0.0)],
+)
+def test_a_stored_configuration_gives_its_split_settings_back(settings):
+    config = RunConfig(("raw",), ("kmeans",), ("knn",), data=settings, n_clusters=7)
+    assert RunConfig.stored_split(json.loads(json.dumps(config.to_dict()))) == settings

@@ -21,7 +21,7 @@ from ferbench.data.dataset import IMAGE_SIDE, USAGES, Dataset
 from ferbench.data.emotions import EMOTIONS, canonical_emotion, in_canonical_order, name_key
 from ferbench.errors import DataError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 _SPLIT_NAMES = {
     "Training": ("train", "training"),

@@ -48,3 +48,12 @@ class RunConfig:
         settings = self.data.to_dict()
         settings["split"] = settings.pop("mode")
         return {**{k: v for k, v in asdict(self).items() if k != "data"}, **settings}
+
+    @staticmethod
+    def stored_split(config: dict[str, Any]) -> SplitSettings:
+        """The split settings back from a `to_dict` (a stored run's configuration)."""
+        fields = {name: config[name] for name in SplitSettings.__dataclass_fields__ if name in config}
+        fields["mode"] = config["split"]
+        if fields.get("emotions") is not None:
+            fields["emotions"] = tuple(fields["emotions"])
+        return SplitSettings(**fields)

@@ -23,7 +23,7 @@ from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import choose_emotions, make_split
 from ferbench.engine.config import RunConfig
 from ferbench.engine.executors import Executor, WorkerDied, make_executor
-from ferbench.engine.graph import Graph, Read, Task, build_graph, context, split_key
+from ferbench.engine.graph import Graph, Read, Task, build_graph, context
 from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.time_left import TimeLeft
 from ferbench.engine.worker import Job, Outcome
@@ -135,7 +135,7 @@ class Coordinator:
         finally:
             self.db.finish_run(run_id, status, len(stored), len(todo))
         interrupted = status == "interrupted"
-        splits = self.split_summaries()
+        splits = self._split_summaries(graph)
         note = twins_note(splits)
         if note:
             self.note(note)
@@ -188,13 +188,10 @@ class Coordinator:
         arrays = {name: value for name, value in vars(split).items() if isinstance(value, np.ndarray)}
         self.cache.save("splits", key, arrays, {"seed": seed, "summary": split.summary()})
 
-    def split_summaries(self) -> dict[int, dict[str, Any]]:
+    def _split_summaries(self, graph: Graph) -> dict[int, dict[str, Any]]:
         """Part sizes and twins left out, per seed, as recorded with each cached split."""
-        graph_keys = {
-            seed: split_key(self.data.summary()["fingerprint"], self.config, seed) for seed in self.config.seeds
-        }
         summaries = {}
-        for seed, key in graph_keys.items():
+        for seed, key in graph.split_keys.items():
             meta = self.cache.meta("splits", key)
             if meta is not None:
                 summaries[seed] = meta["summary"]

@@ -19,10 +19,10 @@ import numpy as np
 
 from ferbench.data.csv_loader import load_fer2013_csv
 from ferbench.data.dataset import IMAGE_SIDE
+from ferbench.data.folder_loader import IMAGE_SUFFIXES
 from ferbench.errors import DataError
 from ferbench.recogniser.faces import Box, as_crop, crop_face, detect_faces, to_grey
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 UNKNOWN_KIND = "not an image, video or FER2013 CSV"

@@ -21,6 +21,7 @@ from ferbench import __version__
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import Split, SplitSettings, make_split
 from ferbench.data.sources import load_dataset
+from ferbench.engine.config import RunConfig
 from ferbench.errors import FerbenchError
 from ferbench.keys import estimator_identity
 from ferbench.plugins.registration import KINDS, BuildContext
@@ -133,7 +134,7 @@ def train_selected(
         Pairing(selected["extractor"], selected["clusterer"], selected["classifier"]),
         data=source,
         labels=stored.get("labels") if stored.get("labels") in ("fer2013", "ferplus") else None,
-        split=_stored_settings(config),
+        split=RunConfig.stored_split(config),
         seed=config["seeds"][0] if seed is None else seed,
         clusters=config.get("n_clusters"),
         fit_on=fit_on,
@@ -153,22 +154,6 @@ def _stored_run(out_dir: str | Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except ValueError as error:
         raise FerbenchError(f"{path}: not a ferbench results file ({error})") from error
-
-
-def _stored_settings(config: dict[str, Any]) -> SplitSettings:
-    """The split settings a run recorded (see `RunConfig.to_dict`)."""
-    emotions = config.get("emotions")
-    return SplitSettings(
-        per_class=config.get("per_class", SplitSettings.per_class),
-        sample=config.get("sample"),
-        test_size=config["test_size"],
-        val_size=config["val_size"],
-        mode=config["split"],
-        normalisation=config["normalisation"],
-        pool=config["pool"],
-        dedupe=config["dedupe"],
-        emotions=None if emotions is None else tuple(emotions),
-    )
 
 
 def _canonical(registry: PluginRegistry, pairing: Pairing) -> Pairing:

@@ -75,6 +75,12 @@ def _sql_value(value: Any) -> Any:
     return value
 
 
+def check_results_folder(folder: str | Path) -> None:
+    """A results folder must be a folder (or not exist yet): say so before any work, in one line."""
+    if Path(folder).exists() and not Path(folder).is_dir():
+        raise FerbenchError(f"{folder} is a file: the results go in a folder (--out DIR)")
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -114,8 +120,7 @@ class ResultsDB:
             raise FerbenchError(f"no results database in {folder} (expected {path}); run `ferbench run` first")
         if read_only:
             return cls(_read_only(path), path)
-        if path.parent.exists() and not path.parent.is_dir():
-            raise FerbenchError(f"{folder} is a file: the results go in a folder (--out DIR)")
+        check_results_folder(folder)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(path, timeout=30)
