@@ -96,6 +96,9 @@ def result_rows() -> list[dict[str, Any]]:
                             cluster_s={"kmeans": 0.5, "gmm": 1.5}[clusterer],
                             fit_s={"logreg": 0.4, "knn": 0.05}[classifier],
                             predict_s=0.05,
+                            extract_mb={"hog": 310.0, SCRIPT: 220.0}[extractor],
+                            cluster_mb=240.0,
+                            fit_mb=250.0,
                         )
                     )
     identity = ("kind", "extractor", "clusterer", "classifier", "seed")

@@ -7,6 +7,7 @@ in synthetic images, so there is nothing to check on them.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -20,6 +21,9 @@ from ferbench.errors import PluginError
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import load_plugins
 from tests.conftest import REAL_DATA
+from tests.test_cli import ferbench
+
+pytestmark = pytest.mark.landmarks
 
 PLUGIN_FILE = Path(__file__).resolve().parents[1] / "plugins" / "landmarks.py"
 NAMES = ["landmarks", "landmarks-hog"]
@@ -42,12 +46,16 @@ def test_listed_as_unavailable_with_the_install_hint_without_mediapipe(monkeypat
             registry.get("extractor", name)
 
 
-@pytest.fixture(scope="module")
-def faces() -> Faces:
-    """The first 200 real faces, normalised per image as ferbench hands them, and emotions."""
+def _needs_mediapipe_and_faces() -> None:
     pytest.importorskip("mediapipe", reason='mediapipe is an optional extra: pip install -e ".[landmarks]"')
     if not REAL_DATA.is_file():
         pytest.skip(f"FER2013 not found at {REAL_DATA}: landmark tests need real faces")
+
+
+@pytest.fixture(scope="module")
+def faces() -> Faces:
+    """The first 200 real faces, normalised per image as ferbench hands them, and emotions."""
+    _needs_mediapipe_and_faces()
     table = pd.read_csv(REAL_DATA, nrows=200)
     pixels = np.stack([np.array(row.split(), dtype=np.float32) for row in table["pixels"]]).reshape(-1, 48, 48)
     pixels -= pixels.mean(axis=(1, 2), keepdims=True)
@@ -129,3 +137,18 @@ def test_detection_leaves_stderr_to_ferbench(faces: Faces, capfd: pytest.Capture
     straight to file descriptor 2, a few lines per worker in every run's output."""
     detect_landmarks(faces[0][:10])
     assert capfd.readouterr().err == ""
+
+
+def test_the_headline_grid_runs_on_the_real_balanced_sample(tmp_path: Path) -> None:
+    """The README's headline extractor with every default clusterer and classifier, one seed, on
+    the real balanced sample: every row computes, and the validation choice beats chance by far
+    (measured on seed 0: 33.7% test ACC, chance 14-16%)."""
+    _needs_mediapipe_and_faces()
+    result = ferbench("run", "-e", "landmarks-hog", "--seeds", "0", "--data", str(REAL_DATA), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(tmp_path / "results" / "results.csv")
+    assert len(rows) == 12 + 6 and (rows.status == "ok").all()  # 4 clusterers x 3 classifiers, 3 ceilings + 3 chances
+    assert rows.prior.str.startswith("mediapipe face mesh").all()
+    assert rows.extract_mb.dropna().between(100, 4000).all()
+    selected = json.loads((tmp_path / "results" / "results.json").read_text())["selected"]
+    assert selected["extractor"] == "landmarks-hog" and selected["test_acc"] > 0.25

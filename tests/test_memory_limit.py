@@ -1,11 +1,14 @@
-"""A task that grows past `--max-memory` fails alone, with the limit named; the grid goes on."""
+"""A task that grows past `--max-memory` fails alone, with the limit named; the grid goes on.
+Every stage's peak memory is stored with its result."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from ferbench.engine.memory_limit import parse_size, size_text
+from ferbench.engine.peak_memory import peak_memory
 from ferbench.errors import FerbenchError
 from tests.test_cli import ferbench, write_csv
 
@@ -57,3 +60,31 @@ def test_sizes_read_and_print_as_people_write_them():
     assert (size_text(8 * 2**30), size_text(512 * 2**20)) == ("8.0 GB", "512 MB")
     with pytest.raises(FerbenchError, match="--max-memory lots: expected a size such as 8G, 512M or 1.5GB"):
         parse_size("lots")
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_each_stage_stores_its_peak_memory(tmp_path, jobs):
+    plugin = tmp_path / "greedy.py"
+    plugin.write_text(GREEDY_EXTRACTOR)
+    data = write_csv(tmp_path / "faces.csv")
+    picks = ["-e", "raw", "-e", "greedy(megabytes=400)", "-c", "kmeans", "-k", "knn", "--seeds", "0"]
+    options = ["--data", str(data), "--plugin", str(plugin), "--jobs", jobs, "--per-class", "40"]
+    result = ferbench("run", *picks, *options, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(tmp_path / "results" / "results.csv").set_index("extractor")
+    pipelines = rows[rows.kind == "pipeline"]
+    greedy, raw = pipelines.filter(like="greedy", axis=0).iloc[0], pipelines.loc["raw"]
+    assert greedy.extract_mb - raw.extract_mb > 380  # the 400 MB the fit held, over what raw needed
+    assert pipelines[["extract_mb", "cluster_mb", "fit_mb"]].gt(50).all().all()  # a Python process with numpy
+    assert greedy.fit_mb < greedy.extract_mb  # each stage is measured afresh, not the process's lifetime peak
+    assert "Peak" in result.stdout
+
+
+def test_peak_memory_counts_a_spike_that_is_already_freed():
+    with peak_memory() as before:
+        pass
+    with peak_memory() as spike:
+        held = np.ones(300 * 2**20 // 8)
+        del held
+    assert before.megabytes is not None and spike.megabytes is not None
+    assert spike.megabytes - before.megabytes > 280

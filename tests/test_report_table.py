@@ -18,7 +18,7 @@ METADATA = {
     "dataset": {"name": "FER2013", "source": "x.csv", "fingerprint": "abc123", "synthetic": False, "n_images": 80},
     "config": {"seeds": [0, 1], "per_class": 30, "split": "stratified"},
 }
-EVERY_SCORE = ["NMI", "ARI", "k", "Silh.", "Chance", "Ceiling", "Gap true", "Gap pseudo", "Times s"]
+EVERY_SCORE = ["NMI", "ARI", "k", "Silh.", "Chance", "Ceiling", "Gap true", "Gap pseudo", "Times s", "Peak MB"]
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +72,9 @@ def test_a_narrow_terminal_leaves_out_the_least_telling_columns_and_says_which(f
     assert shown[-3:] == ["Cluster ACC", "Val ACC", "Test ACC"]
     assert not set(EVERY_SCORE) & set(shown)
     caption = " ".join(text.split())
-    assert "Left out to fit this width: Times s, Gap pseudo, Silh., ARI, NMI, Gap true, k, Chance" in caption
+    assert "Left out to fit this width: Peak MB, Times s, Gap pseudo, Silh., ARI, NMI, Gap true, k, Chance" in caption
     medium = render(frame, 150)
-    assert "Left out to fit this width: Times s" in " ".join(medium.split())
+    assert "Left out to fit this width: Peak MB, Times s" in " ".join(medium.split())
     assert {"Ceiling", "Prior"} < set(headers(medium))
 
 

@@ -24,6 +24,7 @@ from threadpoolctl import threadpool_limits
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
+from ferbench.engine.peak_memory import peak_memory
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
@@ -182,8 +183,9 @@ def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     split = _read(job, task.split)
     extractor = registry.get("extractor", task.extractor).build(job.context)
     fit_images = split.arrays.get("pool_images", split.arrays["train_images"])
-    features = extract(extractor, fit_images, _parts(split, "images"))
-    meta = {"seconds": features.seconds, "extractor": task.extractor, "seed": task.seed}
+    with peak_memory() as peak:
+        features = extract(extractor, fit_images, _parts(split, "images"))
+    meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
     arrays = {part: getattr(features, part) for part in PARTS}
     _write(job, "features", arrays, meta)
     return Outcome(task.key, "ok", meta=meta)
@@ -197,9 +199,11 @@ def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
     split, features = _read(job, task.split), _read(job, task.features)
     clusterer = registry.get("clusterer", task.clusterer).build(job.context)
-    clustering = cluster(clusterer, _features(features), task.seed)
+    with peak_memory() as peak:
+        clustering = cluster(clusterer, _features(features), task.seed)
     meta = {
         "seconds": clustering.seconds,
+        "peak_mb": peak.megabytes,
         "silhouette": clustering.silhouette,
         "extractor": task.extractor,
         "clusterer": task.clusterer,
@@ -232,14 +236,16 @@ def _classify(job: Job, registry: PluginRegistry) -> Outcome:
     truth = _labels(split)
     values, mapping = cluster_columns(pseudo.train, truth["train"])
     values.update(silhouette=pseudo.silhouette, extract_s=features.meta["seconds"], cluster_s=pseudo.seconds)
+    values.update(extract_mb=features.meta.get("peak_mb"), cluster_mb=clusters.meta.get("peak_mb"))
     registration = registry.get("classifier", task.classifier)
     images = getattr(registration, "consumes", "features") == "images"
-    predictions = classify(
-        registration.build(job.context), _inputs(job, split, None if images else features), pseudo.train
-    )
+    with peak_memory() as peak:
+        predictions = classify(
+            registration.build(job.context), _inputs(job, split, None if images else features), pseudo.train
+        )
     predicted = {part: getattr(predictions, part) for part in PARTS}
     values.update(classifier_columns(predicted, truth, mapping, {p: getattr(pseudo, p) for p in PARTS}))
-    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds)
+    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
     arrays = {
         "test_rows": split.arrays["test_rows"],
         "test_labels": truth["test"],
@@ -260,11 +266,12 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
         targets = np.random.default_rng(task.seed).integers(0, job.context.n_clusters, len(truth["train"]))
     cluster_values, mapping = cluster_columns(targets, truth["train"])
     values: dict[str, Any] = dict(cluster_values) if task.reference == "chance" else {}
-    predictions = classify(
-        registry.get("classifier", task.classifier).build(job.context), _inputs(job, split, features), targets
-    )
+    with peak_memory() as peak:
+        predictions = classify(
+            registry.get("classifier", task.classifier).build(job.context), _inputs(job, split, features), targets
+        )
     values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
-    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds)
+    values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
     return Outcome(task.key, "ok", values=values)
 
 

@@ -33,6 +33,7 @@ from ferbench.report.leaderboard import (
     failure_note,
     has_priors,
     has_scores,
+    peak_megabytes,
     percent,
     plain,
 )
@@ -53,6 +54,7 @@ _COLUMNS: list[tuple[str, str, str, str | None]] = [
     ("gap true %", "gap_true_mean", "percent", None),
     ("gap pseudo %", "gap_pseudo_mean", "percent", None),
     ("time s", "total_s", "seconds", "min"),
+    ("peak MB", "peak_mb", "megabytes", "min"),
 ]
 
 _STYLE = """
@@ -93,6 +95,8 @@ def _cell(line: pd.Series, column: str, style: str) -> str:
         return clusters_found(line)
     if style == "seconds":
         return "–" if pd.isna(line[column]) else f"{line[column]:.1f}"
+    if style == "megabytes":
+        return peak_megabytes(line)
     spread = line.get(column.replace("_mean", "_std"), float("nan")) if column.endswith("_mean") else float("nan")
     return percent(line[column], spread) if style == "percent" else plain(line[column], spread)
 
@@ -225,7 +229,7 @@ def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[
     legend = (
         f"{describe_floors(view.rows)} Accuracies in % as mean±std over seeds; chance: the row's classifier on "
         "random labels; ceiling: the same features with the true labels; bold green: best in its column; "
-        "time: extract + cluster + fit + predict seconds per seed."
+        "time: extract + cluster + fit + predict seconds per seed; peak MB: resident memory of the largest stage."
     )
     figures_html = "".join(_figure_html(figure, name) for figure, name in zip(figures, files))
     return (

@@ -32,6 +32,8 @@ _METRICS = [
     "noise_fraction",
 ]
 TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
+# Peak resident memory of the process running each stage, in MB (fit: the classifier's fit and predictions).
+MEMORY = ["extract_mb", "cluster_mb", "fit_mb"]
 # How each leaderboard name of a choice reads beside a row.
 CHOICE_MARKS = {"validation": "selected (val)", "label_free": "label-free", "optimistic": "best of test"}
 
@@ -58,15 +60,15 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     """One line per pairing: mean and std over seeds of every score, failures counted.
 
     Columns: the pairing, `<metric>_mean`, `<metric>_std`, mean stage times and their sum
-    `total_s`, `chance_acc` (the test ACC of the row's classifier on random labels), `prior`
-    where the rows have it, `seeds` (ok runs), `failed` (failed runs) and `error` (the first
-    failure's reason).
+    `total_s`, mean stage peak memory and the largest of them `peak_mb`, `chance_acc` (the test
+    ACC of the row's classifier on random labels), `prior` where the rows have it, `seeds` (ok
+    runs), `failed` (failed runs) and `error` (the first failure's reason).
     """
     pipelines = rows[rows["kind"] == "pipeline"]
-    scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, _METRICS + TIMES)], axis=1)
+    scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, _METRICS + TIMES + MEMORY)], axis=1)
     grouped = scores[(pipelines["status"] == "ok").to_numpy()].groupby(PAIRING, sort=False)
     table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=1).add_suffix("_std"))
-    table = table.join(grouped[TIMES].mean()).join(grouped.size().rename("seeds"))
+    table = table.join(grouped[TIMES + MEMORY].mean()).join(grouped.size().rename("seeds"))
     failed = pipelines[pipelines["status"] != "ok"].reindex(columns=[*PAIRING, "error"])
     failures = failed.groupby(PAIRING, sort=False)
     every = pipelines.groupby(PAIRING, sort=False)
@@ -78,6 +80,7 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     board["seeds"] = board["seeds"].fillna(0).astype(int)
     board["failed"] = board["failed"].fillna(0).astype(int)
     board["total_s"] = board[TIMES].sum(axis=1, min_count=1)
+    board["peak_mb"] = board[MEMORY].max(axis=1)
     board["chance_acc"] = board["classifier"].map(chance_floors(rows)["test_acc"]).astype(float)
     ran = pipelines["status"] == "ok"
     if ran.any() and not has_scores(board, sort_by):
@@ -125,6 +128,11 @@ def stage_seconds(line: pd.Series) -> str:
     if pd.isna(line["extract_s"]):
         return "–"
     return "/".join(f"{line[t]:.1f}" for t in TIMES)
+
+
+def peak_megabytes(line: pd.Series) -> str:
+    """The largest stage's peak resident memory, `–` where it was not measured."""
+    return "–" if pd.isna(line["peak_mb"]) else f"{line['peak_mb']:,.0f}"
 
 
 def failure_note(line: pd.Series) -> str:
