@@ -2,14 +2,15 @@
 
 Plugins need only the names imported here. The Python entry point (`run`, `load_results`,
 `train`, `save_model`, `load_model` and `SplitSettings`, see `ferbench.api`) is loaded on first use, so
-that importing ferbench in a plugin or a worker stays cheap.
+that importing ferbench in a plugin or a worker stays cheap; so is `Concat`, the extractor that joins
+others and declares their column blocks (see `ferbench.plugins.concat`).
 """
 
 from typing import Any
 
 from ferbench.engine.memo import shared_memo
 from ferbench.plugins.hookspecs import hookimpl
-from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor
+from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Resolver
 
 __version__ = "0.2.0"
 _LAZY = {
@@ -19,12 +20,15 @@ _LAZY = {
     "load_model": "ferbench.api",
     "save_model": "ferbench.api",
     "SplitSettings": "ferbench.data.sampling",
+    "Concat": "ferbench.plugins.concat",
 }
 __all__ = [
     "BuildContext",
     "Classifier",
     "Clusterer",
+    "Concat",
     "Extractor",
+    "Resolver",
     "SplitSettings",
     "hookimpl",
     "load_model",

@@ -22,8 +22,9 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from ferbench.data.external import check_shared, open_external_sets
 from ferbench.data.handle import DataHandle, SummaryStore
-from ferbench.data.sampling import SplitSettings
+from ferbench.data.sampling import SplitSettings, choose_emotions
 from ferbench.engine.config import Backend, RunConfig
 from ferbench.engine.coordinator import Coordinator, Progress, RunResult
 from ferbench.engine.executors import check_cores, require_dask, resolve_jobs
@@ -57,6 +58,7 @@ def run(
     data: str | Path | None = None,
     labels: str | None = None,
     ferplus: str | Path | None = None,
+    external: Sequence[str | Path] = (),
     split: SplitSettings | None = None,
     seeds: Sequence[int] = (0, 1, 2),
     clusters: int | None = None,
@@ -83,6 +85,8 @@ def run(
     "sklearn.svm:SVC"); a kind left empty takes every usable plugin of that kind (slow ones only
     with `slow`), unless `everything` is False, which then needs at least one kind named.
     data:     a FER2013 .csv/.csv.gz or an image folder; None runs on generated faces (not FER2013).
+    external: other face sets (any source `data` accepts, or "NAME=PATH") every row is also scored
+              on, through the same train-fitted map, on the emotions they share with the run.
     split:    how the sample is drawn and split (default: 547 faces per emotion, 20% test, 20% of
               the rest for validation).
     clusters: groups a clusterer looks for (default: the number of emotions in use).
@@ -124,8 +128,13 @@ def run(
         None if data is None else str(data), labels, None if ferplus is None else str(ferplus), _stored_summaries(out)
     )
     summary = handle.summary()  # bad data fails here, before anything is written
+    sets = open_external_sets([str(path) for path in external], _stored_summaries(out))
+    check_shared(sets, choose_emotions(tuple(summary["present_emotions"]), summary["name"], settings))
     (on_data or _announcer(warn))(summary)
-    coordinator = Coordinator(config, registry, handle, out, progress, warn, note)
+    for each in sets:
+        for warning in each.summary().get("warnings", []):
+            warn(f"--external {each.name}: {warning}")
+    coordinator = Coordinator(config, registry, handle, out, progress, warn, note, sets)
     return coordinator.run(command)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.mixture import GaussianMixture
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ferbench import Clusterer, hookimpl
 
@@ -73,7 +73,7 @@ class BalancedGaussianMixture(ClusterMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, features: np.ndarray, y: object = None) -> "BalancedGaussianMixture":
-        features = np.asarray(features, dtype=np.float64)
+        features = validate_data(self, features, dtype=np.float64)
         start = GaussianMixture(
             n_components=self.n_components,
             covariance_type="diag",
@@ -100,7 +100,7 @@ class BalancedGaussianMixture(ClusterMixin, BaseEstimator):
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "means_")
-        features = np.asarray(features, dtype=np.float64)
+        features = validate_data(self, features, dtype=np.float64, reset=False)
         return _diagonal_log_density(features, self.means_, self.variances_).argmax(axis=1)
 
 

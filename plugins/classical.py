@@ -21,7 +21,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.svm import LinearSVC
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
 
@@ -53,22 +53,27 @@ class CappedPCA(TransformerMixin, BaseEstimator):
         self.whiten = whiten
         self.random_state = random_state
 
+    def _validated(self, features: np.ndarray, reset: bool) -> np.ndarray:
+        return validate_data(self, features, dtype=[np.float64, np.float32], reset=reset)  # PCA's own dtypes
+
     def _pca(self, features: np.ndarray) -> PCA:
-        n_rows, n_columns = np.shape(features)
+        n_rows, n_columns = features.shape
         keep = max(1, min(self.n_components, n_rows - 1, n_columns))
         return PCA(n_components=keep, whiten=self.whiten, random_state=self.random_state)
 
     def fit(self, features: np.ndarray, y: object = None) -> "CappedPCA":
+        features = self._validated(features, reset=True)
         self.pca_ = self._pca(features).fit(features)
         return self
 
     def fit_transform(self, features: np.ndarray, y: object = None) -> np.ndarray:
+        features = self._validated(features, reset=True)
         self.pca_ = self._pca(features)
         return self.pca_.fit_transform(features)
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "pca_")
-        return self.pca_.transform(features)
+        return self.pca_.transform(self._validated(features, reset=False))
 
 
 class NeighbourGraphSpectral(ClusterMixin, BaseEstimator):
@@ -83,6 +88,7 @@ class NeighbourGraphSpectral(ClusterMixin, BaseEstimator):
         self.n_jobs = n_jobs
 
     def fit(self, features: np.ndarray, y: object = None) -> "NeighbourGraphSpectral":
+        features = validate_data(self, features)
         self.labels_ = SpectralClustering(
             n_clusters=self.n_clusters,
             affinity="nearest_neighbors",
@@ -102,17 +108,16 @@ class NeighbourVote(ClassifierMixin, BaseEstimator):
         self.weights = weights
         self.n_jobs = n_jobs
 
-    def fit(self, features: np.ndarray, labels: np.ndarray) -> "NeighbourVote":
+    def fit(self, features: np.ndarray, y: np.ndarray) -> "NeighbourVote":
+        features, y = validate_data(self, features, y)
         k = min(self.n_neighbors, len(features))
-        self.model_ = KNeighborsClassifier(n_neighbors=k, weights=self.weights, n_jobs=self.n_jobs).fit(
-            features, labels
-        )
+        self.model_ = KNeighborsClassifier(n_neighbors=k, weights=self.weights, n_jobs=self.n_jobs).fit(features, y)
         self.classes_ = self.model_.classes_
         return self
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "model_")
-        return self.model_.predict(features)
+        return self.model_.predict(validate_data(self, features, reset=False))
 
 
 class HOGTransformer(TransformerMixin, BaseEstimator):

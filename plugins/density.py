@@ -11,8 +11,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ferbench import Clusterer, hookimpl
+
+SMALLEST_CLUSTER = 5  # the least default min_cluster_size
 
 
 class HDBSCANClusterer(ClusterMixin, BaseEstimator):
@@ -49,7 +52,10 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
     def fit(self, features: np.ndarray, y: object = None) -> "HDBSCANClusterer":
         import hdbscan
 
-        size = self.min_cluster_size or max(5, len(features) // (4 * self.expected_clusters))
+        # hdbscan needs at least min_samples rows (min_cluster_size when None), the default at least SMALLEST_CLUSTER
+        fewest = self.min_samples or self.min_cluster_size or SMALLEST_CLUSTER
+        features = self._validated(features, ensure_min_samples=fewest)
+        size = self.min_cluster_size or max(SMALLEST_CLUSTER, len(features) // (4 * self.expected_clusters))
         self.projection_ = None
         if self.max_dims is not None and features.shape[1] > self.max_dims:
             dims = min(self.max_dims, len(features))
@@ -62,6 +68,10 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         self.neighbour_labels_ = labels[clustered]
         self.labels_ = self._fill_noise(features, labels)
         return self
+
+    def _validated(self, features: np.ndarray, **check_params: object) -> np.ndarray:
+        """Checked input, writable: hdbscan's compiled code cannot read a read-only array (a memory map)."""
+        return np.require(validate_data(self, features, **check_params), requirements="W")
 
     def _projected(self, features: np.ndarray) -> np.ndarray:
         return features if self.projection_ is None else self.projection_.transform(features)
@@ -79,7 +89,8 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
     def predict(self, features: np.ndarray) -> np.ndarray:
         import hdbscan
 
-        features = self._projected(features)
+        check_is_fitted(self, "model_")
+        features = self._projected(self._validated(features, reset=False))
         with warnings.catch_warnings():  # "no clusters, all noise": the scores already say so, per seed
             warnings.filterwarnings("ignore", "Clusterer does not have any defined clusters", UserWarning)
             labels, _ = hdbscan.approximate_predict(self.model_, features)

@@ -20,11 +20,12 @@ import numpy as np
 from ferbench_plugins.classical import CappedPCA, HOGTransformer, to_uint8
 from ferbench_plugins.native_log import glog_notices_dropped
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.pipeline import FeatureUnion, make_pipeline, make_union
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import Tags
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ferbench import BuildContext, Extractor, hookimpl, shared_memo
+from ferbench import BuildContext, Concat, Extractor, hookimpl, shared_memo
 
 REQUIRES = ("mediapipe",)
 PRIOR = "mediapipe face mesh, pretrained on labelled face images (landmarks; no emotion labels)"
@@ -220,13 +221,20 @@ class UnitTotalVariance(TransformerMixin, BaseEstimator):
     """Centres a block and scales its summed variance to 1, so that concatenated blocks
     weigh the same however many columns each has."""
 
+    def __sklearn_tags__(self) -> Tags:
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]  # float32 out, whatever comes in: what features are
+        return tags
+
     def fit(self, features: np.ndarray, y: object = None) -> "UnitTotalVariance":
+        features = validate_data(self, features)
         self.mean_ = features.mean(axis=0)
         self.scale_ = float(np.sqrt(features.var(axis=0).sum())) or 1.0
         return self
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         check_is_fitted(self, "scale_")
+        features = validate_data(self, features, reset=False)
         return ((features - self.mean_) / self.scale_).astype(np.float32)
 
 
@@ -234,13 +242,12 @@ def _landmarks(ctx: BuildContext) -> LandmarkGeometry:
     return LandmarkGeometry()
 
 
-def _landmarks_hog(ctx: BuildContext) -> FeatureUnion:
-    return make_union(
-        make_pipeline(LandmarkGeometry(), UnitTotalVariance()),
-        make_pipeline(
-            HOGTransformer(), StandardScaler(), CappedPCA(n_components=50, random_state=ctx.seed), UnitTotalVariance()
-        ),
+def _landmarks_hog(ctx: BuildContext) -> Concat:
+    """The two blocks side by side, declared as such (`feature_blocks_`) for clusterers that use them."""
+    hog = make_pipeline(
+        HOGTransformer(), StandardScaler(), CappedPCA(n_components=50, random_state=ctx.seed), UnitTotalVariance()
     )
+    return Concat([("geometry", make_pipeline(LandmarkGeometry(), UnitTotalVariance())), ("hog", hog)])
 
 
 @hookimpl

@@ -247,3 +247,33 @@ BROKEN_FOR = {
         (PEEKING_PLUGIN, "clusterer", "peeking", "the output changes when fit_predict is given labels"),
     ],
 }
+
+# A clusterer that passes every ferbench check but resolves its default in place, which two of
+# scikit-learn's checks catch; DECLARES_ITS_FAILURES_PLUGIN declares those two as expected failures.
+_RESOLVES_IN_PLACE = (
+    _SKLEARN
+    + """
+from sklearn.utils.validation import validate_data
+
+class RootK(ClusterMixin, BaseEstimator):
+    def __init__(self, k=None, random_state=None):
+        self.k = k
+        self.random_state = random_state
+    def fit(self, features, y=None):
+        features = validate_data(self, features)
+        self.k = self.k or max(2, round(np.sqrt(len(features) / 2)))  # overwrites its parameter
+        self.labels_ = KMeans(self.k, n_init=2, random_state=self.random_state).fit_predict(features)
+        return self
+{declaration}
+@hookimpl
+def ferbench_clusterers():
+    yield Clusterer("root-k", "k-means with k = sqrt(n / 2) unless given", lambda ctx: RootK(random_state=ctx.seed))
+"""
+)
+OVERWRITES_PARAMETER_PLUGIN = _RESOLVES_IN_PLACE.format(declaration="")
+DECLARES_ITS_FAILURES_PLUGIN = _RESOLVES_IN_PLACE.format(
+    declaration="""    def _expected_failed_checks(self):
+        reason = "k=None is resolved in place"
+        return {"check_estimators_overwrite_params": reason, "check_dont_overwrite_parameters": reason}
+"""
+)

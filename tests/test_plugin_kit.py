@@ -13,11 +13,16 @@ import pandas as pd
 import pytest
 
 from ferbench.checks import CHECKS
+from ferbench.checks.sklearn_suite import SCIKIT_LEARNS_OWN, TAKES_IMAGES
 from ferbench.cli.main import main
 from ferbench.cli.terminal import console
 from ferbench.plugins.registry import load_plugins
 from ferbench.scaffold import write_plugin
-from tests.plugin_files import TWO_BROKEN_EXTRACTORS_PLUGIN
+from tests.plugin_files import (
+    DECLARES_ITS_FAILURES_PLUGIN,
+    OVERWRITES_PARAMETER_PLUGIN,
+    TWO_BROKEN_EXTRACTORS_PLUGIN,
+)
 from tests.test_cli import ferbench, write_csv
 
 
@@ -103,7 +108,60 @@ def test_check_plugin_on_a_file_reports_what_is_wrong_and_how_to_fix_it(tmp_path
     assert "n_components=20 must be between 0 and min(n_samples, n_features)=14" in out
     assert "the built estimator does not pickle" in out
     assert "module-level functions instead of lambdas" in out
-    assert "2 of 16 checks did not pass" in err
+    assert "2 of 16 checks failed" in err
+
+
+def rows_of(out: str) -> dict[str, list[str]]:
+    """The check-plugin table's rows by their Check cell: [result, what was seen or is wrong, fix], one line each
+    (a row that wraps keeps only its first line's text)."""
+    rows = {}
+    for line in out.splitlines():
+        cells = [cell.strip() for cell in line.split("│")[1:-1]]
+        if len(cells) == 5 and cells[2]:
+            rows.setdefault(cells[1], cells[2:])
+    return rows
+
+
+def test_check_plugin_sklearn_runs_scikit_learns_suite_on_the_plugins_own_class(capsys, wide):
+    code, out, err = cli(capsys, "check-plugin", "knn", "--sklearn")
+    assert code == 0, out + err
+    rows = rows_of(out)
+    suite = {check: cells[0] for check, cells in rows.items() if check.endswith("(NeighbourVote)")}
+    assert len(suite) > 40 and set(suite.values()) == {"pass", "skipped"}
+    assert suite["check_estimators_overwrite_params (NeighbourVote)"] == "pass"
+    assert rows["scikit-learn check_estimator (StandardScaler)"][:2] == ["skipped", SCIKIT_LEARNS_OWN]
+    assert "No check failed:" in out
+
+
+def test_check_plugin_sklearn_fails_an_estimator_that_overwrites_a_parameter(tmp_path, capsys, wide):
+    path = tmp_path / "root_k.py"
+    path.write_text(OVERWRITES_PARAMETER_PLUGIN)
+    code, out, err = cli(capsys, "check-plugin", str(path), "--sklearn")
+    assert code == 1
+    result, problem, fix = rows_of(out)["check_estimators_overwrite_params (RootK)"]
+    assert result == "FAIL"
+    assert "should not change or mutate the parameter k from None to 3 during fit" in problem
+    assert fix.startswith("never assign to a constructor parameter in fit")
+    assert "2 of 54 checks failed" in err  # the overwrite, seen by two checks; every ferbench check passes
+
+
+def test_check_plugin_sklearn_honours_the_failures_an_estimator_declares(tmp_path, capsys, wide):
+    path = tmp_path / "root_k.py"
+    path.write_text(DECLARES_ITS_FAILURES_PLUGIN)
+    code, out, err = cli(capsys, "check-plugin", str(path), "--sklearn")
+    assert code == 0, out + err
+    assert rows_of(out)["check_estimators_overwrite_params (RootK)"][:2] == [
+        "expected FAIL",
+        "declared to fail: k=None is resolved in place",
+    ]
+    assert "2 failed as declared." in out
+
+
+def test_check_plugin_sklearn_skips_an_extractor_that_takes_images(capsys, wide):
+    code, out, err = cli(capsys, "check-plugin", "hog", "--sklearn")
+    assert code == 0, out + err
+    assert rows_of(out)["scikit-learn check_estimator"][:2] == ["skipped", TAKES_IMAGES]
+    assert "No check failed: 8 of 9 passed, 1 skipped." in out
 
 
 @pytest.mark.parametrize(

@@ -205,3 +205,48 @@ def test_a_spec_keeps_the_registration_fields():
     cnn = registry.get("classifier", "cnn(epochs=1)")
     assert (cnn.name, cnn.consumes, cnn.slow, cnn.requires) == ("cnn(epochs=1)", "images", True, ("torch",))
     assert registry.resolve("classifier", "cnn(epochs=1)").source == "built-in (deep)"
+
+
+RESOLVER_PLUGIN = """
+from sklearn.preprocessing import FunctionTransformer
+from ferbench import Extractor, Resolver, hookimpl
+
+def resolve(name, params):
+    if name == "nowhere":
+        from ferbench.errors import PluginError
+        raise PluginError("zoo:nowhere is not here: get it with `zoo fetch nowhere`")
+    prior = f"zoo {name}: pretraining unknown"
+    extractor = Extractor(name, "a zoo model", lambda ctx: FunctionTransformer(), prior=prior)
+    return extractor, f"zoo model {name} v1"
+
+@hookimpl
+def ferbench_resolvers():
+    yield Resolver("zoo", "any model of the zoo", resolve, placeholder="MODEL")
+    yield Resolver("gone", "needs a module nobody has", resolve, requires=("a_module_that_does_not_exist",),
+                   install_hint="pip install gone")
+"""
+
+
+def test_a_resolver_answers_for_its_prefix_and_the_rest_stay_importable(tmp_path):
+    path = tmp_path / "zoo.py"
+    path.write_text(RESOLVER_PLUGIN)
+    registry = load_plugins([path])
+    assert registry.resolvers[("extractor", "zoo")].resolver.name == "zoo:MODEL"
+    loaded = registry.resolve("extractor", "zoo:org/model-1.5(validate=True)")
+    assert loaded.registration.name == "zoo:org/model-1.5(validate=True)"
+    assert (loaded.registration.prior, loaded.source) == (
+        "zoo org/model-1.5: pretraining unknown",
+        "zoo model org/model-1.5 v1",
+    )
+    assert loaded.registration.build(BuildContext()).validate is True
+    with pytest.raises(PluginError, match=r"^zoo:nowhere is not here: get it with `zoo fetch nowhere`$"):
+        registry.get("extractor", "zoo:nowhere")
+    with pytest.raises(PluginError, match=r"'zoo:': name a MODEL after 'zoo:'"):
+        registry.get("extractor", "zoo:")
+    with pytest.raises(
+        PluginError, match=r"needs a_module_that_does_not_exist, which is not installed.*pip install gone"
+    ):
+        registry.get("extractor", "gone:x")
+    assert registry.get("clusterer", "sklearn.cluster:Birch").name == "sklearn.cluster:Birch"  # no resolver claims it
+    with pytest.raises(PluginError, match="there is no module named 'zoo'"):
+        registry.get("clusterer", "zoo:x")  # the zoo resolves extractors only

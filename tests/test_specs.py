@@ -74,3 +74,54 @@ def test_mistakes_are_one_clear_line(text, message):
         parse(text)
     assert message in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_composite_names_its_parts_in_order_and_reads_back_the_same():
+    spec = parse(" concat( hog( pixels_per_cell = 6 ) ,sklearn.decomposition:PCA(n_components=3), landmarks-hog )")
+    assert spec.text == "concat(hog(pixels_per_cell=6), sklearn.decomposition:PCA(n_components=3), landmarks-hog)"
+    assert spec.parts == (
+        parse("hog(pixels_per_cell=6)"),
+        parse("sklearn.decomposition:PCA(n_components=3)"),
+        Spec("landmarks-hog"),
+    )
+    assert parse(spec.text) == spec and not spec.importable
+    assert parse("concat(x(word='a, (b'), y)").parts[0].params == (("word", "a, (b"),)  # a comma in a string stays
+    assert parse("concat(concat(raw, hog), lbp)").parts[0].text == "concat(raw, hog)"
+
+
+def test_a_sweep_inside_a_part_sweeps_the_composite():
+    assert [s.text for s in expand("concat(hog(pixels_per_cell=[6, 8]), lbp(radius=[1, 2]))")] == [
+        "concat(hog(pixels_per_cell=6), lbp(radius=1))",
+        "concat(hog(pixels_per_cell=6), lbp(radius=2))",
+        "concat(hog(pixels_per_cell=8), lbp(radius=1))",
+        "concat(hog(pixels_per_cell=8), lbp(radius=2))",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("concat", "'concat': name the plugins concat joins: write concat(EXTRACTOR, EXTRACTOR, ...)"),
+        ("concat( )", "'concat( )': name the plugins concat joins"),
+        ("concat(hog, pixels_per_cell=6)", "'concat(hog, pixels_per_cell=6)': concat takes plugins, not parameters"),
+        ("concat(hog, , lbp)", "'concat(hog, , lbp)': an empty part"),
+        ("concat(hog, kmeans(3))", "'kmeans(3)': every parameter needs a name"),
+    ],
+)
+def test_composite_mistakes_are_one_clear_line(text, message):
+    with pytest.raises(FerbenchError) as caught:
+        expand(text)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_bare_path_or_model_id_is_a_string():
+    spec = parse("timm:vit_small_patch16_224(checkpoint=/w/vit.safetensors, pool=mean, name=~/a/b, text='x, y/z')")
+    assert dict(spec.params) == {"checkpoint": "/w/vit.safetensors", "pool": "mean", "name": "~/a/b", "text": "x, y/z"}
+    assert (
+        spec.text
+        == "timm:vit_small_patch16_224(checkpoint='/w/vit.safetensors', name='~/a/b', pool=mean, text='x, y/z')"
+    )
+    assert parse(spec.text) == spec
+    assert [s.params for s in expand("x(p=[./a/w.pt, b/w.pt])")] == [(("p", "./a/w.pt"),), (("p", "b/w.pt"),)]
+    assert parse("hf:facebook/dinov2-small").base == "hf:facebook/dinov2-small"

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import traceback
 import warnings
-from dataclasses import dataclass
-from typing import Literal
 
 from ferbench.checks.contract import CHECKS, Check, CheckFailure
+from ferbench.checks.result import CheckResult
+from ferbench.checks.sklearn_suite import SUITE, run_sklearn_suite
 from ferbench.checks.subject import (
     FACTORY_CALL,
+    FACTORY_FIX,
     CheckData,
     PluginRaised,
     Subject,
@@ -27,33 +28,12 @@ from ferbench.checks.subject import (
 )
 from ferbench.plugins.registration import Registration
 
-Status = Literal["pass", "fail", "skip"]
-_FIX_OF_FACTORY = (
-    "build the estimator from the BuildContext alone: ferbench calls factory(ctx) for every stage and seed"
-)
+_NOT_BUILT = "the registration check failed"
 _FIX_OF_KIND = {
     "extractor": "fit(images) and transform(images) must accept normalised float32 images [n, 48, 48]",
     "clusterer": "fit_predict(features) must accept a float feature matrix [n, d] and return [n] integer ids",
     "classifier": "fit(inputs, labels) and predict(inputs) must accept what it consumes, with any integer labels",
 }
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """One check of one plugin: pass/fail/skip, what is wrong and how to fix it (on failure),
-    a short note (on success: what was seen), and the plugin's traceback where it raised."""
-
-    plugin: str
-    check: str
-    status: Status
-    problem: str = ""
-    fix: str = ""
-    note: str = ""
-    traceback: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
 
 
 def run_check(check: Check, subject: Subject) -> CheckResult:
@@ -66,7 +46,7 @@ def run_check(check: Check, subject: Subject) -> CheckResult:
         except CheckFailure as failure:
             return CheckResult(plugin, check.name, "fail", failure.problem, failure.fix)
         except PluginRaised as raised:
-            fix = _FIX_OF_FACTORY if raised.call == FACTORY_CALL else _FIX_OF_KIND[subject.kind]
+            fix = FACTORY_FIX if raised.call == FACTORY_CALL else _FIX_OF_KIND[subject.kind]
             return CheckResult(plugin, check.name, "fail", str(raised), fix, "", raised.traceback)
         except Exception as error:  # output the check cannot even inspect (e.g. a list of strings)
             problem = f"the output broke the check: {type(error).__name__}: {' '.join(str(error).split())}"
@@ -78,8 +58,11 @@ def run_check(check: Check, subject: Subject) -> CheckResult:
     return CheckResult(plugin, check.name, "pass", note=note)
 
 
-def run_checks(registration: Registration, data: CheckData | None = None) -> list[CheckResult]:
-    """Every check that applies to the plugin's kind, in order; after a failed registration
+def run_checks(
+    registration: Registration, data: CheckData | None = None, *, sklearn: bool = False
+) -> list[CheckResult]:
+    """Every check that applies to the plugin's kind, in order, then with `sklearn` scikit-learn's
+    own suite (`check_estimator`, see ferbench.checks.sklearn_suite); after a failed registration
     check the rest are skipped (nothing can be built to check)."""
     subject = Subject(registration, data or blob_data())
     results: list[CheckResult] = []
@@ -87,9 +70,15 @@ def run_checks(registration: Registration, data: CheckData | None = None) -> lis
         if registration.kind not in check.kinds:
             continue
         if results and not results[0].passed:
-            results.append(CheckResult(subject.title, check.name, "skip", note="the registration check failed"))
+            results.append(CheckResult(subject.title, check.name, "skip", note=_NOT_BUILT))
             continue
         results.append(run_check(check, subject))
+    if sklearn:
+        results += (
+            run_sklearn_suite(subject)
+            if results[0].passed
+            else [CheckResult(subject.title, SUITE, "skip", note=_NOT_BUILT)]
+        )
     return results
 
 
@@ -105,4 +94,5 @@ __all__ = [
     "faces_data",
     "run_check",
     "run_checks",
+    "run_sklearn_suite",
 ]

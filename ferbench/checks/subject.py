@@ -20,6 +20,7 @@ from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, E
 TINY = 14  # images in the tiny-input check: two per emotion, what `--per-class 2` gives
 LABEL_OFFSET = 10  # classifiers are trained on ids 10, 11, ...: pseudo-labels need not start at 0
 FACTORY_CALL = "the factory"
+FACTORY_FIX = "build the estimator from the BuildContext alone: ferbench calls factory(ctx) for every stage and seed"
 
 
 def blob_images(per_class: int = 20, n_classes: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

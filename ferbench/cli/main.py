@@ -33,6 +33,7 @@ from ferbench.report.formats import FORMATS
 from ferbench.report.leaderboard import SORT_KEYS
 from ferbench.report.terminal_table import render_leaderboard
 from ferbench.report.views import load_views
+from ferbench.storage.columns import EXTERNAL_PREFIX
 
 DEFAULT_OUT = "results"
 REPORT_NAME = "report.html"
@@ -77,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
         f"${DATA_ENV}) it runs on generated synthetic faces, which are not FER2013.",
         epilog="examples:\n  ferbench run --all --data fer2013.csv.gz\n"
         "  ferbench run -e hog -c kmeans -c gmm -k logreg --seeds 0 1 2\n"
-        "  ferbench run -e 'hog(pixels_per_cell=6)' -c 'gmm(covariance_type=[full,diag])' -k sklearn.svm:SVC",
+        "  ferbench run -e 'hog(pixels_per_cell=6)' -c 'gmm(covariance_type=[full,diag])' -k sklearn.svm:SVC\n"
+        "  ferbench run -e hog -c gmm -k logreg --data fer2013.csv.gz --external CK+48/ --external jaffe=faces.csv",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
@@ -96,7 +98,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     picks.add_argument("-c", "--clusterer", action="append", default=[], metavar="SPEC", help=f"clusterer{SPEC_HELP}")
     picks.add_argument("-k", "--classifier", action="append", default=[], metavar="SPEC", help=f"classifier{SPEC_HELP}")
-    add_sample_options(run.add_argument_group("data"))
+    data = run.add_argument_group("data")
+    add_sample_options(data)
+    data.add_argument(
+        "--external",
+        action="append",
+        default=[],
+        metavar="[NAME=]PATH",
+        help="also score every row on this other face data set (a CSV or image folders, any image size; "
+        "repeatable): the models fitted on this run's training part predict its faces through the same "
+        "train-fitted map, scored on the emotions the two share, faces identical or near-identical to a "
+        "training face left out and counted; column external_acc_NAME (NAME: the file or folder name)",
+    )
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
@@ -209,7 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"results folder to read (default ./{DEFAULT_OUT}); repeat it to compare runs side by side",
     )
     report.add_argument(
-        "--sort", choices=list(SORT_KEYS), default="test_acc", help="rank by this score (default test_acc)"
+        "--sort",
+        default="test_acc",
+        metavar="SCORE",
+        help=f"rank by this score: {', '.join(SORT_KEYS)}, or {EXTERNAL_PREFIX}NAME of an --external set "
+        "(default test_acc)",
     )
     report.add_argument("--top", type=int, metavar="N", help="keep the N best pairings")
     report.add_argument(
@@ -270,6 +287,7 @@ def command_run(args: argparse.Namespace) -> int:
             data=args.data or os.environ.get(DATA_ENV) or None,
             labels=args.labels,
             ferplus=args.ferplus,
+            external=args.external,
             split=split_settings(args),
             seeds=args.seeds,
             clusters=args.clusters,
@@ -333,6 +351,13 @@ def command_list(args: argparse.Namespace) -> int:
             description += " [dim](reads images)[/]"
         prior = escape(registration.prior) if registration.prior != "none" else "[dim]none[/]"
         table.add_row(registration.kind, registration.name, description, prior, loaded.source, status)
+    for family in registry.resolvers.values():
+        resolver = family.resolver
+        missing = resolver.missing_requirements()
+        hint = escape(resolver.install_hint) or "install " + ", ".join(missing)
+        status = f"[red]unavailable:[/] {hint}" if missing else "[green]ok[/]"
+        description, prior = escape(resolver.description), escape(resolver.prior)
+        table.add_row(resolver.kind, resolver.name, description, prior, family.source, status)
     console.print(table)
     return 0
 
@@ -353,7 +378,8 @@ def command_cache(args: argparse.Namespace) -> int:
         table.add_column(header, justify=justify)
     groups: dict[tuple[str, str], list[int]] = {}
     for stage, path, meta in entries:
-        owner = meta.get("extractor") or meta.get("memo") or ("(split)" if stage == "splits" else "(unreadable)")
+        owner = meta.get("extractor") or meta.get("memo") or meta.get("external")
+        owner = owner or ("(split)" if stage == "splits" else "(unreadable)")
         groups.setdefault((stage, owner), []).append(path.stat().st_size)
     for (stage, owner), sizes in sorted(groups.items()):
         table.add_row(stage, escape(owner), str(len(sizes)), _megabytes(sum(sizes)))

@@ -23,6 +23,7 @@ from ferbench.files import atomic_writer
 
 HASH_SIDE = 8  # 8 x 8 lowest DCT frequencies: a 64-bit hash
 MAX_NEAR_DISTANCE = 6  # candidates come from HASH bits split in distance + 1 exact-match chunks
+NEAR_DISTANCE = 4  # the default: bits two hashes of the same photograph may differ in
 EXAMPLES = 4  # examples per finding in the report and the montage ...
 EXAMPLE_ROWS = 3  # ... and rows shown of each example group
 _TILE = IMAGE_SIDE + 6  # montage pixels per image, with a white gap
@@ -218,7 +219,7 @@ def _near_findings(dataset: Dataset, max_distance: int) -> list[Finding]:
     return findings
 
 
-def audit_dataset(dataset: Dataset, near_distance: int = 4) -> AuditReport:
+def audit_dataset(dataset: Dataset, near_distance: int = NEAR_DISTANCE) -> AuditReport:
     """Every check on `dataset`; `near_distance` is the pHash threshold in bits (0-6)."""
     if not 0 <= near_distance <= MAX_NEAR_DISTANCE:
         raise FerbenchError(f"near-duplicate distance must be from 0 to {MAX_NEAR_DISTANCE} bits, got {near_distance}")

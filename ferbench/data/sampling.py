@@ -10,7 +10,7 @@ is seeded, so one seed always gives the same images in the same parts.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import numpy as np
 
@@ -159,6 +159,15 @@ def choose_emotions(present: tuple[str, ...], data_name: str, settings: SplitSet
     return chosen
 
 
+def labels_in(dataset: Dataset, emotions: Sequence[str]) -> np.ndarray:
+    """int64 [n]: each face's label as an id into `emotions`; -1 where its emotion is not among them."""
+    label_of = np.full(len(dataset.emotions), -1, np.int64)
+    for index, name in enumerate(emotions):
+        if name in dataset.emotions:
+            label_of[dataset.emotions.index(name)] = index
+    return label_of[dataset.labels.astype(np.int64)]
+
+
 def balanced_rows(
     labels: np.ndarray, per_class: int, rng: np.random.Generator, emotions: tuple[str, ...], note: str = ""
 ) -> np.ndarray:
@@ -240,9 +249,7 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
     """
     settings.check()
     emotions = resolve_emotions(dataset, settings)
-    label_of = np.full(len(dataset.emotions), -1, np.int64)
-    label_of[[dataset.emotions.index(name) for name in emotions]] = np.arange(len(emotions))
-    labels = label_of[dataset.labels.astype(np.int64)]  # ids into `emotions`; -1: not in use
+    labels = labels_in(dataset, emotions)
     candidates = np.flatnonzero(labels >= 0)
     if settings.dedupe:
         candidates = np.intersect1d(candidates, deduplicated_rows(dataset), assume_unique=True)

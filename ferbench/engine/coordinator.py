@@ -13,19 +13,22 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ferbench import __version__
+from ferbench.data.external import ExternalSet
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import choose_emotions, make_split
 from ferbench.engine.config import RunConfig
 from ferbench.engine.executors import Executor, WorkerDied, make_executor
+from ferbench.engine.external_run import ExternalRun, with_external_columns
 from ferbench.engine.graph import Graph, Read, Task, build_graph, context
 from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.time_left import TimeLeft
+from ferbench.engine.transfer_graph import EXTERNALS
 from ferbench.engine.worker import Job, Outcome
 from ferbench.plugins.registry import PluginRegistry
 from ferbench.protocol.selection import validation_choice
@@ -35,6 +38,7 @@ from ferbench.storage.exports import save_run, to_frame
 CACHE_DIR = "cache"
 _RETRIES = 2  # times a task may find an input entry gone before it fails
 _DASK_GRACE_S = 5.0  # Dask runs tasks in threads, where no alarm can stop them: the coordinator does
+_WRITTEN_HERE = ("splits", EXTERNALS)  # cache stages the coordinator writes before scheduling
 
 
 class Progress(Protocol):
@@ -65,7 +69,8 @@ class RunResult:
     frame:     every row of the run's grid, in report order (the content of results.csv).
     metadata:  what results.json holds beside the rows: data set, configuration, plugins,
                splits and the pipeline selected on validation accuracy.
-    skipped:   results already stored before this run; computed: the results it set out to compute.
+    skipped:   results already stored before this run; computed: the results it set out to compute
+               (both count the results on --external sets too).
     """
 
     frame: pd.DataFrame
@@ -96,6 +101,7 @@ class Coordinator:
     """One run: graph, resume, schedule, store, and the results files.
 
     A configuration without `n_clusters` looks for as many groups as the run has emotions.
+    `external`: other face sets every row is also scored on (see `ferbench.engine.external_run`).
     """
 
     def __init__(
@@ -107,6 +113,7 @@ class Coordinator:
         progress: Progress | None = None,
         warn: Callable[[str], None] = lambda message: None,
         note: Callable[[str], None] = lambda message: None,
+        external: Sequence[ExternalSet] = (),
     ) -> None:
         self.registry = registry
         self.data = data
@@ -120,15 +127,18 @@ class Coordinator:
         summary = data.summary()
         self.emotions = choose_emotions(tuple(summary["present_emotions"]), summary["name"], config.data)
         self.config = config if config.n_clusters is not None else replace(config, n_clusters=len(self.emotions))
+        self.external = ExternalRun(external, self.emotions, self.config, self.cache, self.db)
 
     def run(self, command: str = "") -> RunResult:
         """Compute what is not stored yet, then write results.csv and results.json (also after Ctrl-C)."""
         summary = self.data.summary()
         graph = build_graph(self.config, self.registry, summary["fingerprint"])
+        self.external.add_tasks(graph, self.registry)
         keys = [task.key for task in graph.results]
         run_id = self.db.start_run(command, self.config.to_dict(), summary, {"ferbench": __version__})
         stored = set() if self.config.force else self.db.ok_keys(keys)
-        todo = [task for task in graph.results if task.key not in stored]
+        stored |= self.external.stored(graph)
+        todo = [task for task in (*graph.results, *graph.transfers) if task.key not in stored]
         status = "failed"  # until the schedule ends: a bad split setting, say, raises before
         try:
             status = self._compute(graph, todo, stored, run_id)
@@ -140,22 +150,27 @@ class Coordinator:
         if note:
             self.note(note)
         metadata = self._metadata(run_id, len(stored), len(todo), splits)
-        frame = to_frame(self.db.results(keys), metadata)
+        rows = self.db.results(keys)
+        if self.external.sets:
+            metadata["external"] = self.external.metadata(graph)
+            rows = with_external_columns(rows, metadata["external"])
+        frame = to_frame(rows, metadata)
         metadata["selected"] = validation_choice(frame)
         csv_path, json_path = save_run(self.out_dir, frame, metadata)
-        return RunResult(
-            frame, metadata, csv_path, json_path, self.db.path, len(keys), len(stored), len(todo), interrupted
-        )
+        total = len(keys) + len(graph.transfers)
+        return RunResult(frame, metadata, csv_path, json_path, self.db.path, total, len(stored), len(todo), interrupted)
 
     def _compute(self, graph: Graph, todo: list[Task], stored: set[str], run_id: int) -> str:
         """Run what is not stored; the run's status: completed, or interrupted (Ctrl-C)."""
         if stored:
+            total = len(graph.results) + len(graph.transfers)
             self.note(
-                f"resuming: {len(stored)} of {len(graph.results)} results are already stored in {self.db.path}; "
+                f"resuming: {len(stored)} of {total} results are already stored in {self.db.path}; "
                 f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
             )
         self._prepare_splits(graph, todo)
-        pairings = [task for task in graph.results if task.kind == "pipeline"]
+        self.external.prepare(todo, self.data)
+        pairings = [task for task in (*graph.results, *graph.transfers) if task.kind == "pipeline"]
         self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
         try:
             if todo:
@@ -224,7 +239,7 @@ class _Schedule:
     other ready task, and then waits for the memo: its worker does other work meanwhile.
     """
 
-    _RANK = {"extract": 0, "cluster": 1, "reference": 2, "classify": 2}
+    _RANK = {"extract": 0, "cluster": 1, "external_features": 1, "reference": 2, "classify": 2, "transfer": 3}
 
     def __init__(self, coordinator: Coordinator, graph: Graph, todo: list[Task], run_id: int) -> None:
         self.coordinator = coordinator
@@ -247,7 +262,7 @@ class _Schedule:
     def _present(self, read: Read) -> bool:
         if read in self.available:
             return True
-        if read[0] != "splits" and self.coordinator.config.force:
+        if read[0] not in _WRITTEN_HERE and self.coordinator.config.force:
             return False
         if self.coordinator.cache.exists(*read):
             self.available.add(read)
@@ -378,6 +393,10 @@ class _Schedule:
             self._defer(task)
         elif task.produces is not None:
             self._produced(task, outcome)
+        elif task.stage == "transfer":
+            status = self.coordinator.external.save(task, outcome, self.run_id, upstream)
+            if task.kind == "pipeline":
+                self.coordinator.progress.finished(task.describe(), status, self._seconds_left())
         else:
             self._store_result(task, outcome, upstream)
 
@@ -438,6 +457,9 @@ class _Schedule:
         self.available.discard(read)
         if read[0] == "splits":
             self.coordinator.ensure_split(self.graph, task.seed)
+            self.available.add(read)
+        elif read[0] == EXTERNALS:
+            self.coordinator.external.ensure(read[1], self.coordinator.data)
             self.available.add(read)
         else:
             producer = self.graph.producer(read)

@@ -2,6 +2,7 @@
 
     extract(e, seed) -> cluster(e, c, seed) -> classify(e, c, k, seed)
     extract(e, seed) -> reference(e, k, seed, ceiling | chance)
+    extract(e, seed) -> external_features(e, seed, set) -> transfer(row, set)   (--external)
 
 Tasks read their inputs from the stage cache (`reads`) and producers write there, so a task
 travels to a worker as a few strings. Each key hashes everything that decides the task's
@@ -12,7 +13,7 @@ split settings, the seed and the ferbench version.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator, Literal
 
@@ -20,9 +21,9 @@ from ferbench import __version__
 from ferbench.engine.config import RunConfig
 from ferbench.keys import digest, estimator_identity
 from ferbench.plugins.registration import BuildContext
-from ferbench.plugins.registry import PluginRegistry
+from ferbench.plugins.registry import LoadedPlugin, PluginRegistry
 
-Stage = Literal["extract", "cluster", "classify", "reference"]
+Stage = Literal["extract", "cluster", "classify", "reference", "external_features", "transfer"]
 Read = tuple[str, str]  # (cache stage, key)
 # How result rows name what is not a plugin: the images a classifier reads instead of features,
 # and the label source of a reference row. Only rows and messages use these names; a task
@@ -31,7 +32,7 @@ IMAGES = "(images)"
 TRUE_LABELS = "(true labels)"
 RANDOM_LABELS = "(random labels)"
 REFERENCES = {"ceiling": TRUE_LABELS, "chance": RANDOM_LABELS}
-PRODUCES = {"extract": "features", "cluster": "clusterings"}
+PRODUCES = {"extract": "features", "cluster": "clusterings", "external_features": "external_features"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Task:
     reference:  "ceiling" (fit on the true labels) or "chance" (on random labels).
     prior:      what outside knowledge the row's plugins bring ("none": only the images).
     ceiling:    for a pairing, the key of its supervised reference (same inputs, true labels).
+    external:   the `--external` set a transfer (or its features) is for; `extends`: the key of
+                the result row a transfer scores on that set (see `ferbench.engine.transfer_graph`).
     """
 
     stage: Stage
@@ -56,6 +59,8 @@ class Task:
     reference: str | None = None
     prior: str = "none"
     ceiling: str | None = None
+    external: str | None = None
+    extends: str | None = None
 
     @property
     def is_result(self) -> bool:
@@ -103,6 +108,11 @@ class Task:
 
     def describe(self) -> str:
         names = self.names()
+        if self.stage == "external_features":
+            return f"seed {self.seed} · {names['extractor']} · features of {self.external}"
+        if self.stage == "transfer":
+            row = replace(self, stage="reference" if self.reference else "classify")
+            return f"{row.describe()} · on {self.external}"
         if self.stage == "extract":
             return f"seed {self.seed} · {names['extractor']} · extracting features"
         if self.stage == "cluster":
@@ -119,11 +129,14 @@ class Graph:
     tasks: dict[str, Task] = field(default_factory=dict)
     results: list[Task] = field(default_factory=list)
     split_keys: dict[int, str] = field(default_factory=dict)
+    transfers: list[Task] = field(default_factory=list)  # the results on --external sets, stored apart
 
     def add(self, task: Task) -> Task:
         self.tasks.setdefault(task.key, task)
         if task.is_result and task not in self.results:
             self.results.append(task)
+        if task.stage == "transfer" and task not in self.transfers:
+            self.transfers.append(task)
         return task
 
     def producer(self, read: tuple[str, str]) -> Task | None:
@@ -149,6 +162,14 @@ def plugin_source_identity(source: str) -> dict[str, Any]:
     return identity
 
 
+def _source_identity(loaded: LoadedPlugin) -> dict[str, Any]:
+    """Where a plugin came from; a composite also by where each of its parts came from."""
+    identity = plugin_source_identity(loaded.source)
+    if loaded.parts:
+        identity["parts"] = [_source_identity(part) for part in loaded.parts]
+    return identity
+
+
 class _Identities:
     """Plugin identities per (kind, name, seed): each estimator is built once to read it."""
 
@@ -167,7 +188,8 @@ class _Identities:
                 estimator = {"unbuildable": f"{type(error).__name__}: {error}"}
             ctx = asdict(context(self.config, seed))
             ctx.pop("n_jobs")  # threads change how fast, not what
-            source = plugin_source_identity(self.registry.resolve(kind, name).source)
+            ctx.pop("feature_blocks")  # they come with the features, whose key is in the task's
+            source = _source_identity(self.registry.resolve(kind, name))
             self._known[index] = digest(kind, name, estimator, source, ctx)
         return self._known[index]
 

@@ -1,4 +1,5 @@
-"""The stage cache: splits, features, clusterings and plugins' shared memos on disk, under their keys.
+"""The stage cache: splits, features, clusterings, plugins' shared memos, and `--external` sets'
+faces and features, on disk under their keys.
 
 A later run that adds one classifier re-uses every feature matrix and clustering. Each entry
 is one uncompressed `.npz` file (its zip CRCs catch corruption), written beside its final
@@ -21,7 +22,7 @@ from ferbench.files import atomic_writer
 
 CACHE_FORMAT = 1
 _META = "__meta__"
-STAGES = ("splits", "features", "clusterings", "memos")
+STAGES = ("splits", "features", "clusterings", "memos", "externals", "external_features")
 
 
 class CorruptEntry(Exception):

@@ -19,7 +19,7 @@ Likeness = tuple[str | None, ...]
 
 def _likenesses(task: Task) -> tuple[Likeness, ...]:
     """The groups of tasks whose times price this one, the most alike first."""
-    if task.stage == "extract":
+    if task.stage in ("extract", "external_features"):  # a refit is priced as the fit it repeats
         return (("extract", task.extractor), ("extract",))
     if task.stage == "cluster":
         return (("cluster", task.extractor, task.clusterer), ("cluster", task.clusterer), ("cluster",))

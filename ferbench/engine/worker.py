@@ -13,7 +13,7 @@ import threading
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,10 +26,21 @@ from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
 from ferbench.engine.peak_memory import peak_memory
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
+from ferbench.engine.transfer_graph import EXTERNALS, read_of
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
-from ferbench.protocol.scoring import classifier_columns, cluster_columns
-from ferbench.protocol.stages import Clustering, Features, StageError, classify, cluster, extract, representatives
+from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns, reference_targets
+from ferbench.protocol.stages import (
+    Clustering,
+    Features,
+    StageError,
+    classify,
+    cluster,
+    extract,
+    fit_and_predict,
+    representatives,
+)
+from ferbench.protocol.transfer import check_refit, transfer_scores
 
 PARTS = ("train", "val", "test")
 
@@ -182,25 +193,31 @@ def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
     split = _read(job, task.split)
     extractor = registry.get("extractor", task.extractor).build(job.context)
-    fit_images = split.arrays.get("pool_images", split.arrays["train_images"])
     with peak_memory() as peak:
-        features = extract(extractor, fit_images, _parts(split, "images"))
+        features = extract(extractor, _fit_images(split), _parts(split, "images"))
     meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
     arrays = {part: getattr(features, part) for part in PARTS}
-    _write(job, "features", arrays, meta)
+    _write(job, "features", arrays, {**meta, "feature_blocks": features.blocks})
     return Outcome(task.key, "ok", meta=meta)
 
 
+def _fit_images(split: Entry) -> np.ndarray:
+    """What extractors learn from: the unlabelled pool when the run has one, else train."""
+    return split.arrays.get("pool_images", split.arrays["train_images"])
+
+
 def _features(entry: Entry) -> Features:
-    return Features(*(entry.arrays[part] for part in PARTS), seconds=entry.meta["seconds"])
+    blocks = entry.meta.get("feature_blocks")
+    return Features(*(entry.arrays[p] for p in PARTS), entry.meta["seconds"], None if blocks is None else tuple(blocks))
 
 
 def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
     split, features = _read(job, task.split), _read(job, task.features)
-    clusterer = registry.get("clusterer", task.clusterer).build(job.context)
+    inputs = _features(features)
+    clusterer = registry.get("clusterer", task.clusterer).build(replace(job.context, feature_blocks=inputs.blocks))
     with peak_memory() as peak:
-        clustering = cluster(clusterer, _features(features), task.seed)
+        clustering = cluster(clusterer, inputs, task.seed)
     meta = {
         "seconds": clustering.seconds,
         "peak_mb": peak.megabytes,
@@ -260,10 +277,7 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
     split = _read(job, task.split)
     features = None if task.features is None else _read(job, task.features)
     truth = _labels(split)
-    if task.reference == "ceiling":
-        targets = truth["train"]
-    else:
-        targets = np.random.default_rng(task.seed).integers(0, job.context.n_clusters, len(truth["train"]))
+    targets = reference_targets(str(task.reference), truth["train"], job.context.n_clusters, task.seed)
     cluster_values, mapping = cluster_columns(targets, truth["train"])
     values: dict[str, Any] = dict(cluster_values) if task.reference == "chance" else {}
     with peak_memory() as peak:
@@ -275,4 +289,51 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
     return Outcome(task.key, "ok", values=values)
 
 
-_STAGES = {"extract": _extract, "cluster": _cluster, "classify": _classify, "reference": _reference}
+def _external_features(job: Job, registry: PluginRegistry) -> Outcome:
+    """The extractor refitted as its extract task fitted it, transforming an external set's faces;
+    its training features must come out as cached (see `check_refit`)."""
+    task = job.task
+    split, cached, faces = (_read(job, read) for read in task.reads)
+    extractor = registry.get("extractor", task.extractor).build(job.context)
+    images = faces.arrays["images"]
+    with peak_memory() as peak:
+        features = extract(extractor, _fit_images(split), (split.arrays["train_images"], images[:0], images))
+    check_refit(features.train, cached.arrays["train"], str(task.extractor))
+    meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
+    _write(job, "external_features", {"external": features.test}, {**meta, "external": task.external})
+    return Outcome(task.key, "ok", meta=meta)
+
+
+def _transfer(job: Job, registry: PluginRegistry) -> Outcome:
+    """A result row's model on an external set: its classifier refitted on the row's targets
+    (pseudo-labels, or the reference row's true or random labels), predicting the set's faces
+    through the row's train-fitted map; the set's labels only score."""
+    task = job.task
+    split, faces = _read(job, task.split), _read(job, read_of(task, EXTERNALS))
+    truth = split.arrays["train_labels"]
+    if task.reference:
+        targets = reference_targets(task.reference, truth, job.context.n_clusters, task.seed)
+    else:
+        targets = _read(job, task.clustering).arrays["train"]
+    features = read_of(task, "external_features")
+    if features is None:  # a classifier that reads the images
+        train_inputs, inputs = split.arrays["train_images"], faces.arrays["images"]
+    else:
+        train_inputs, inputs = _read(job, task.features).arrays["train"], _read(job, features).arrays["external"]
+    classifier = registry.get("classifier", task.classifier).build(job.context)
+    with peak_memory() as peak:
+        predicted, fit_seconds, predict_seconds = fit_and_predict(classifier, train_inputs, targets, inputs)
+    mapped = ClusterMap.fit(targets, truth).apply(predicted)
+    values = transfer_scores(mapped, faces.arrays["labels"], faces.meta["emotions"])
+    values.update(set=faces.meta["summary"], fit_s=fit_seconds, predict_s=predict_seconds, fit_mb=peak.megabytes)
+    return Outcome(task.key, "ok", values=values)
+
+
+_STAGES = {
+    "extract": _extract,
+    "cluster": _cluster,
+    "classify": _classify,
+    "reference": _reference,
+    "external_features": _external_features,
+    "transfer": _transfer,
+}

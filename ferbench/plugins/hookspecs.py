@@ -24,7 +24,7 @@ from typing import Iterable
 
 import pluggy
 
-from ferbench.plugins.registration import Classifier, Clusterer, Extractor
+from ferbench.plugins.registration import Classifier, Clusterer, Extractor, Resolver
 
 PROJECT = "ferbench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -55,4 +55,13 @@ def ferbench_classifiers() -> Iterable[Classifier]:
 
     They learn from pseudo-labels (the clusters), never from the true emotions, except in
     the supervised-ceiling reference row that scores the features themselves.
+    """
+
+
+@hookspec
+def ferbench_resolvers() -> Iterable[Resolver]:
+    """Families of algorithms named `prefix:NAME`, resolved when a run names one.
+
+    A name whose prefix no resolver of that kind claims is read as an importable
+    `module:Class`.
     """

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping
 
 Kind = Literal["extractor", "clusterer", "classifier"]
 KINDS: tuple[Kind, ...] = ("extractor", "clusterer", "classifier")
@@ -26,6 +26,10 @@ class BuildContext:
     n_jobs:     CPU threads the estimator may use.
     device:     "cpu" or "cuda" for torch plugins ("auto" is resolved before this point).
     quick:      True in tests and smoke runs: torch plugins shrink their training budget.
+    feature_blocks: for a clusterer, the widths of the column blocks of the features it will get,
+                left to right, where the extractor declares them (a fitted `feature_blocks_`, as
+                `concat(...)` does): separate representation spaces a clusterer may treat apart.
+                None: no blocks declared. It comes with the features, so task keys leave it out.
     """
 
     seed: int = 0
@@ -33,9 +37,15 @@ class BuildContext:
     n_jobs: int = 1
     device: str = "cpu"
     quick: bool = False
+    feature_blocks: tuple[int, ...] | None = None
 
 
 Factory = Callable[[BuildContext], Any]
+
+
+def missing_modules(modules: tuple[str, ...]) -> list[str]:
+    """The modules that cannot be imported here (found without importing them)."""
+    return [m for m in modules if importlib.util.find_spec(m) is None]
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,7 @@ class Registration:
 
     def missing_requirements(self) -> list[str]:
         """The required modules that cannot be imported here."""
-        return [m for m in self.requires if importlib.util.find_spec(m) is None]
+        return missing_modules(self.requires)
 
     def build(self, context: BuildContext) -> Any:
         return self.factory(context)
@@ -98,3 +108,39 @@ class Classifier(Registration):
 
     consumes: Literal["features", "images"] = "features"
     kind: Kind = field(init=False, default="classifier")
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """A family of algorithms too large to list, named `prefix:NAME` (`hub:some/model`).
+
+    Why: a plugin that makes an extractor of any model of a model library cannot register
+    each model by name; it registers the prefix, and ferbench asks it for the one a run names.
+
+    resolve:      (NAME, the spec's parameters) -> the registration of `prefix:NAME` and its
+                  source: a line that names everything else that decides its results (library
+                  versions, a model's revision, a weights file's digest), which goes into task
+                  keys and results. It raises `PluginError` with the fix when NAME is unusable.
+                  The parameters are those the user wrote; ferbench sets them on the estimator
+                  as for any plugin.
+    placeholder:  what NAME stands for in `ferbench list` ("MODEL").
+    prior:        what the family's algorithms know beforehand, in general, for `ferbench list`;
+                  each resolved registration states its own.
+    requires, install_hint: as for a Registration, for the family as a whole.
+    """
+
+    prefix: str
+    description: str
+    resolve: Callable[[str, Mapping[str, Any]], tuple[Registration, str]]
+    kind: Kind = "extractor"
+    placeholder: str = "NAME"
+    prior: str = "stated by each resolved name"
+    requires: tuple[str, ...] = ()
+    install_hint: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}:{self.placeholder}"
+
+    def missing_requirements(self) -> list[str]:
+        return missing_modules(self.requires)

@@ -6,11 +6,13 @@ user. Each source loads in isolation: one that fails to import is recorded with 
 reason and the others still work (pluggy alone would let one broken plugin stop all).
 
 The registry also answers for names it never registered: a spec with parameters
-(`hog(pixels_per_cell=6)`, see `ferbench.plugins.specs`) and any importable `module:Class`.
+(`hog(pixels_per_cell=6)`, see `ferbench.plugins.specs`), a `prefix:NAME` that a plugin's
+resolver claims (`ferbench_resolvers`), and any other importable `module:Class`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import re
@@ -20,16 +22,17 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import pluggy
 
 from ferbench.errors import FerbenchError, PluginError
 from ferbench.plugins import hookspecs
+from ferbench.plugins.concat import concat
 from ferbench.plugins.importable import importable_plugin
 from ferbench.plugins.parameters import with_parameters
-from ferbench.plugins.registration import KINDS, Kind, Registration
-from ferbench.plugins.specs import expand, parse
+from ferbench.plugins.registration import KINDS, Kind, Registration, Resolver
+from ferbench.plugins.specs import COMPOSITES, Spec, expand, parse
 
 ENTRY_POINT_GROUP = "ferbench"
 _HOOK_OF_KIND = {
@@ -43,14 +46,28 @@ PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 @dataclass(frozen=True)
 class LoadedPlugin:
-    """A registration together with where it came from, for `ferbench list` and errors."""
+    """A registration together with where it came from, for `ferbench list` and errors; a
+    composite's (`concat(a, b)`) `parts` are its plugins, each with its source."""
 
     registration: Registration
     source: str
+    parts: tuple[LoadedPlugin, ...] = ()
 
     @property
     def available(self) -> bool:
         return not self.registration.missing_requirements()
+
+
+@dataclass(frozen=True)
+class LoadedResolver:
+    """A resolver together with where it came from."""
+
+    resolver: Resolver
+    source: str
+
+    @property
+    def available(self) -> bool:
+        return not self.resolver.missing_requirements()
 
 
 @dataclass(frozen=True)
@@ -67,6 +84,7 @@ class PluginRegistry:
 
     plugins: dict[Kind, dict[str, LoadedPlugin]] = field(default_factory=lambda: {k: {} for k in KINDS})
     failures: list[PluginFailure] = field(default_factory=list)
+    resolvers: dict[tuple[Kind, str], LoadedResolver] = field(default_factory=dict)
     _resolved: dict[tuple[Kind, str], LoadedPlugin] = field(default_factory=dict, repr=False)
 
     def add(self, registration: Registration, source: str) -> None:
@@ -79,6 +97,10 @@ class PluginRegistry:
                 )
             )
             return
+        if registration.name in COMPOSITES:
+            reason = f"the {registration.kind} name '{registration.name}' is ferbench's own composite: rename it"
+            self.failures.append(PluginFailure(source, reason))
+            return
         known = self.plugins[registration.kind]
         if registration.name in known:
             raise PluginError(
@@ -86,6 +108,22 @@ class PluginRegistry:
                 f"{known[registration.name].source} and {source}; uninstall or rename one"
             )
         known[registration.name] = LoadedPlugin(registration, source)
+
+    def add_resolver(self, resolver: Resolver, source: str) -> None:
+        if not PLUGIN_NAME.fullmatch(resolver.prefix):
+            self.failures.append(
+                PluginFailure(
+                    source, f"the prefix {resolver.prefix!r} is not usable: use letters, digits, '.', '_', '-'"
+                )
+            )
+            return
+        known = self.resolvers.get((resolver.kind, resolver.prefix))
+        if known is not None:
+            raise PluginError(
+                f"two plugins resolve the {resolver.kind} prefix '{resolver.prefix}:': "
+                f"{known.source} and {source}; uninstall one"
+            )
+        self.resolvers[(resolver.kind, resolver.prefix)] = LoadedResolver(resolver, source)
 
     def names(self, kind: Kind, *, available_only: bool = False) -> list[str]:
         return [n for n, p in self.plugins[kind].items() if p.available or not available_only]
@@ -103,19 +141,57 @@ class PluginRegistry:
         """`get`, together with where the algorithm comes from (for results and task keys)."""
         if (kind, name) not in self._resolved:
             spec = parse(name)
-            if spec.importable:
+            prefix = spec.base.partition(":")[0]
+            if spec.parts:
+                base = self._composite(kind, spec)
+            elif (kind, prefix) in self.resolvers:
+                base = self._prefixed(kind, spec.base, spec.params)
+            elif spec.importable:
                 base = LoadedPlugin(*importable_plugin(kind, spec.base))
             else:
                 base = self._registered(kind, spec.base)
-            loaded = LoadedPlugin(with_parameters(base.registration, spec), base.source)
+            loaded = dataclasses.replace(base, registration=with_parameters(base.registration, spec))
             self._resolved[(kind, name)] = self._resolved[(kind, loaded.registration.name)] = loaded
         return self._resolved[(kind, name)]
+
+    def _composite(self, kind: Kind, spec: Spec) -> LoadedPlugin:
+        """`concat(a, b, ...)` of the parts as the registry resolves each of them."""
+        if kind != "extractor":
+            raise PluginError(f"'{spec.text}': {spec.base} joins extractors, it is no {kind}")
+        parts = tuple(self.resolve(kind, part.text) for part in spec.parts)
+        source = " + ".join(dict.fromkeys(part.source for part in parts))
+        return LoadedPlugin(concat(spec.text, [part.registration for part in parts]), source, parts)
+
+    def _prefixed(self, kind: Kind, base: str, params: tuple[tuple[str, Any], ...]) -> LoadedPlugin:
+        """What the resolver of the name's prefix makes of it, named by the name itself."""
+        prefix, _, rest = base.partition(":")
+        loaded = self.resolvers[(kind, prefix)]
+        resolver = loaded.resolver
+        missing = resolver.missing_requirements()
+        if missing:
+            hint = f"; install it with: {resolver.install_hint}" if resolver.install_hint else ""
+            raise PluginError(f"the {kind} '{base}' needs {', '.join(missing)}, which is not installed{hint}")
+        if not rest:
+            raise PluginError(f"'{base}': name a {resolver.placeholder} after '{prefix}:'")
+        try:
+            registration, source = resolver.resolve(rest, dict(params))
+        except FerbenchError:
+            raise
+        except Exception as error:  # plugin code
+            reason = f"{type(error).__name__}: {error}"
+            raise PluginError(f"'{base}': {loaded.source} failed to resolve it: {reason}") from error
+        if registration.kind != kind:
+            raise PluginError(f"'{base}': {loaded.source} resolved it to a {registration.kind}, not a {kind}")
+        return LoadedPlugin(dataclasses.replace(registration, name=base), source)
 
     def _registered(self, kind: Kind, name: str) -> LoadedPlugin:
         loaded = self.plugins[kind].get(name)
         if loaded is None:
             choices = ", ".join(sorted(self.plugins[kind])) or "none installed"
-            raise PluginError(f"no {kind} named '{name}' (available: {choices}; or any importable module:Class)")
+            families = "".join(f", {loaded.resolver.name}" for (of, _), loaded in self.resolvers.items() if of == kind)
+            raise PluginError(
+                f"no {kind} named '{name}' (available: {choices}; or any importable module:Class{families})"
+            )
         missing = loaded.registration.missing_requirements()
         if missing:
             hint = f"; install it with: {loaded.registration.install_hint}" if loaded.registration.install_hint else ""
@@ -183,20 +259,27 @@ def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: b
             raise FerbenchError(f"plugin file not found: {path}")
         register(f"file {path}", lambda path=path: _load_file(path))
 
-    for kind in KINDS:
-        hook = getattr(manager.hook, _HOOK_OF_KIND[kind])
-        for implementation in hook.get_hookimpls():  # registration order
-            source = implementation.plugin_name
+    def records(hook_name: str) -> Iterable[tuple[str, object]]:
+        """(source, record) for everything a hook's implementations return; one that raises is a failure."""
+        for implementation in getattr(manager.hook, hook_name).get_hookimpls():  # registration order
             try:
-                registrations = list(implementation.function() or ())
+                found = list(implementation.function() or ())
             except Exception as error:
-                registry.failures.append(PluginFailure(source, _one_line(error)))
+                registry.failures.append(PluginFailure(implementation.plugin_name, _one_line(error)))
                 continue
-            for registration in registrations:
-                if not isinstance(registration, Registration) or registration.kind != kind:
-                    registry.failures.append(
-                        PluginFailure(source, f"{_HOOK_OF_KIND[kind]} returned {registration!r}, not a {kind.title()}")
-                    )
-                    continue
-                registry.add(registration, source)
+            yield from ((implementation.plugin_name, record) for record in found)
+
+    for kind in KINDS:
+        for source, registration in records(_HOOK_OF_KIND[kind]):
+            if not isinstance(registration, Registration) or registration.kind != kind:
+                registry.failures.append(
+                    PluginFailure(source, f"{_HOOK_OF_KIND[kind]} returned {registration!r}, not a {kind.title()}")
+                )
+                continue
+            registry.add(registration, source)
+    for source, resolver in records("ferbench_resolvers"):
+        if not isinstance(resolver, Resolver) or resolver.kind not in KINDS:
+            registry.failures.append(PluginFailure(source, f"ferbench_resolvers returned {resolver!r}, not a Resolver"))
+            continue
+        registry.add_resolver(resolver, source)
     return registry

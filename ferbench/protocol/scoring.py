@@ -64,6 +64,23 @@ class ClusterScores:
     mapping: ClusterMap
 
 
+def reference_targets(reference: str, train_labels: np.ndarray, n_clusters: int, seed: int) -> np.ndarray:
+    """What a reference row's classifier learns: the true training labels (the supervised
+    ceiling), or random ones drawn from the seed (the chance floor)."""
+    if reference == "ceiling":
+        return train_labels
+    return np.random.default_rng(seed).integers(0, n_clusters, len(train_labels))
+
+
+def confusion_counts(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts [true class, predicted class], with one last column for unmatched predictions (-1)."""
+    truth, predicted = np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    columns = np.where(predicted == UNMATCHED, n_classes, predicted)
+    counts = np.zeros((n_classes, n_classes + 1), dtype=np.int64)
+    np.add.at(counts, (truth, columns), 1)
+    return counts
+
+
 def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean(np.asarray(predicted) == np.asarray(truth))) if len(truth) else float("nan")
 

@@ -6,6 +6,7 @@ the wrong shape fails with a message that names the problem instead of a stack t
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +21,13 @@ class StageError(Exception):
 
 @dataclass(frozen=True)
 class Features:
+    """blocks: the widths of the column blocks the extractor declared (`feature_blocks_`), or None."""
+
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
     seconds: float
+    blocks: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,18 @@ def extract(extractor: Any, fit_images: np.ndarray, parts: tuple[np.ndarray, np.
     widths = {f"{what} {part.shape[1]}" for part, what in ((train, "train"), (val, "val"), (test, "test")) if len(part)}
     if len({width.split()[1] for width in widths}) > 1:
         raise StageError(f"transform returned different feature counts: {', '.join(sorted(widths))}")
-    return Features(train, val, test, time.perf_counter() - start)
+    blocks = _check_blocks(getattr(extractor, "feature_blocks_", None), train.shape[1])
+    return Features(train, val, test, time.perf_counter() - start, blocks)
+
+
+def _check_blocks(blocks: Any, width: int) -> tuple[int, ...] | None:
+    """An extractor's declared blocks as plain ints, when they are positive and cover its columns."""
+    if blocks is None:
+        return None
+    widths = tuple(blocks)
+    if not all(isinstance(w, numbers.Integral) and w > 0 for w in widths) or sum(widths) != width:
+        raise StageError(f"feature_blocks_ {widths} are not positive widths summing to the {width} columns")
+    return tuple(int(w) for w in widths)
 
 
 def _nearest_centroid(train: np.ndarray, clusters: np.ndarray, test: np.ndarray) -> np.ndarray:
@@ -136,19 +151,36 @@ def representatives(features: np.ndarray, clusters: np.ndarray, count: int = 12)
     return chosen
 
 
-def classify(classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray) -> Predictions:
-    """Fit on (train inputs, targets), predict train, val and test; noise points are left out."""
-    train_inputs, val_inputs, test_inputs = inputs
+def _fit(classifier: Any, train_inputs: np.ndarray, targets: np.ndarray) -> float:
+    """Fit on (train inputs, targets), noise points left out; the seconds it took."""
     kept = targets >= 0
     if len(np.unique(targets[kept])) < 2:
         raise StageError("fewer than two clusters to learn from")
     start = time.perf_counter()
     classifier.fit(train_inputs[kept], targets[kept])
+    return time.perf_counter() - start
+
+
+def classify(classifier: Any, inputs: tuple[np.ndarray, np.ndarray, np.ndarray], targets: np.ndarray) -> Predictions:
+    """Fit on (train inputs, targets), predict train, val and test; noise points are left out."""
+    train_inputs, val_inputs, test_inputs = inputs
+    fit_seconds = _fit(classifier, train_inputs, targets)
     fitted = time.perf_counter()
     test = _predict(classifier, test_inputs, "test")
     predict_seconds = time.perf_counter() - fitted
     train, val = _predict(classifier, train_inputs, "train"), _predict(classifier, val_inputs, "val")
-    return Predictions(train, val, test, fitted - start, predict_seconds)
+    return Predictions(train, val, test, fit_seconds, predict_seconds)
+
+
+def fit_and_predict(
+    classifier: Any, train_inputs: np.ndarray, targets: np.ndarray, inputs: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Fit as `classify` fits, and predict only `inputs` (other faces: an external set); the
+    predictions, and the fit and predict seconds."""
+    fit_seconds = _fit(classifier, train_inputs, targets)
+    fitted = time.perf_counter()
+    predicted = _predict(classifier, inputs, "external")
+    return predicted, fit_seconds, time.perf_counter() - fitted
 
 
 def _predict(classifier: Any, inputs: np.ndarray, what: str) -> np.ndarray:

@@ -15,7 +15,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-UNMATCHED = -1
+from ferbench.protocol.scoring import confusion_counts
+
 _INCH_PER_FACE = 0.62
 
 
@@ -76,15 +77,6 @@ def cluster_makeup(clusters: np.ndarray, labels: np.ndarray) -> list[ClusterMake
         counts = np.bincount(members)
         makeup.append(ClusterMakeup(int(cluster), len(members), int(counts.argmax()), counts.max() / len(members)))
     return makeup
-
-
-def confusion_counts(truth: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts [true class, predicted class], with one last column for unmatched predictions (-1)."""
-    truth, predicted = np.asarray(truth, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
-    columns = np.where(predicted == UNMATCHED, n_classes, predicted)
-    counts = np.zeros((n_classes, n_classes + 1), dtype=np.int64)
-    np.add.at(counts, (truth, columns), 1)
-    return counts
 
 
 def _row_shares(counts: np.ndarray) -> np.ndarray:
@@ -221,4 +213,52 @@ def per_emotion_figure(accuracies: Mapping[str, np.ndarray], names: Sequence[str
     axes.set_ylim(0, 100)
     axes.grid(True, axis="y", alpha=0.3)
     axes.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
+    return figure
+
+
+@dataclass(frozen=True)
+class TransferPanel:
+    """One external set's panel: each pipeline's accuracy on the run's own test part and on the set,
+    the supervised ceilings the same way, and the set's chance level (its largest class)."""
+
+    title: str
+    names: Sequence[str]
+    own: np.ndarray
+    external: np.ndarray
+    ceiling_own: np.ndarray
+    ceiling_external: np.ndarray
+    chance: float
+
+
+def transfer_figure(panels: Sequence[TransferPanel], own_label: str) -> Figure:
+    """Per external set, own test ACC (x) against external ACC (y): one point per pipeline, the
+    ceilings as crosses, y = x dashed (as good as at home), the set's chance level dotted."""
+    figure = Figure(layout="constrained", figsize=(5.6 * len(panels), 5.2))
+    for axes, panel in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
+        own, external = 100 * np.asarray(panel.own, dtype=float), 100 * np.asarray(panel.external, dtype=float)
+        axes.scatter(own, external, color="tab:blue", s=26, label="pipeline (clusters → classifier)")
+        axes.scatter(
+            100 * np.asarray(panel.ceiling_own, dtype=float),
+            100 * np.asarray(panel.ceiling_external, dtype=float),
+            marker="x",
+            color="tab:green",
+            s=36,
+            label="supervised ceiling (true labels)",
+        )
+        best = np.argsort(-np.nan_to_num(external, nan=-1.0), kind="stable")[:5]
+        for index in best:
+            point = (own[index], external[index])
+            axes.annotate(panel.names[index], point, xytext=(4, 3), textcoords="offset points", fontsize=7)
+        axes.axline((0, 0), slope=1, color="0.5", linestyle="--", linewidth=1, label="as on its own test part")
+        if np.isfinite(panel.chance):
+            chance = "chance: its largest class"
+            axes.axhline(100 * panel.chance, color="tab:red", linestyle=":", linewidth=1.2, label=chance)
+        axes.set_xlim(0, 100)
+        axes.set_ylim(0, 100)
+        axes.set_aspect("equal")
+        axes.set_title(panel.title, fontsize=10)
+        axes.set_xlabel(f"{own_label} test ACC %")
+        axes.set_ylabel("external ACC % (shared emotions)")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=7, loc="upper left")
     return figure

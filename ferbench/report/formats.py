@@ -22,6 +22,7 @@ from ferbench.report.leaderboard import (
     choice_marks,
     describe_choices,
     describe_data,
+    describe_external,
     failure_note,
     has_scores,
     percent,
@@ -154,6 +155,7 @@ def markdown(views: Sequence[RunView], by: str | None = None) -> str:
     if len(views) == 1:
         view = views[0]
         notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
+        notes += describe_external(view.metadata)
         return to_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
     headers, rows = comparison_rows(views)
     return _markdown_table(headers, rows) + "\n\n" + "\n".join(f"- {line}" for line in _run_legend(views))

@@ -28,8 +28,11 @@ from ferbench.report.leaderboard import (
     choice_marks,
     clusters_found,
     describe_choices,
+    describe_external,
     describe_floors,
     describe_sample,
+    external_name,
+    external_scores,
     failure_note,
     has_priors,
     has_scores,
@@ -102,7 +105,12 @@ def _cell(line: pd.Series, column: str, style: str) -> str:
 
 
 def _shown_columns(board: pd.DataFrame) -> list[tuple[str, str, str, str | None]]:
-    return [column for column in _COLUMNS if column[1] != "val_acc_mean" or has_scores(board, "val_acc")]
+    """The columns this board has: validation where measured, each external set after the ceiling."""
+    shown = [column for column in _COLUMNS if column[1] != "val_acc_mean" or has_scores(board, "val_acc")]
+    at = [column[1] for column in shown].index("ceiling_acc_mean") + 1
+    scores = external_scores(board)
+    external = [(f"{external_name(score)} ACC %", f"{score}_mean", "percent", "max") for score in scores]
+    return shown[:at] + external + shown[at:]
 
 
 def _best_positions(board: pd.DataFrame, columns: Iterable[tuple[str, str, str, str | None]]) -> dict[str, set[int]]:
@@ -231,6 +239,7 @@ def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[
         "random labels; ceiling: the same features with the true labels; bold green: best in its column; "
         "time: extract + cluster + fit + predict seconds per seed; peak MB: resident memory of the largest stage."
     )
+    legend = " ".join([legend, *describe_external(view.metadata)])
     figures_html = "".join(_figure_html(figure, name) for figure, name in zip(figures, files))
     return (
         f'<section class="run">{heading}{_facts(view)}<div class="headline">{headline}</div>'

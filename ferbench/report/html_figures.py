@@ -1,4 +1,5 @@
-"""The five figures of a run's HTML report, built from its leaderboard and stored artifacts.
+"""The five figures of a run's HTML report (six with --external sets), built from its leaderboard
+and stored artifacts.
 
 The report never re-runs a plugin: the per-image figures (montage, confusion matrix,
 per-emotion accuracy) read the artifacts the engine stored, and the montage reads the face
@@ -22,6 +23,7 @@ from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.figures import (
     MontageRow,
+    TransferPanel,
     cluster_makeup,
     confusion_counts,
     confusion_figure,
@@ -31,8 +33,9 @@ from ferbench.report.figures import (
     per_emotion_figure,
     png_bytes,
     tradeoff_figure,
+    transfer_figure,
 )
-from ferbench.report.leaderboard import pairing_name, percent
+from ferbench.report.leaderboard import external_name, external_scores, pairing_name, percent
 from ferbench.report.views import RunView
 from ferbench.storage.artifacts import Artifacts, ClusteringArtifacts, PredictionArtifacts
 
@@ -249,15 +252,52 @@ def _per_emotion(view: RunView, stored: Artifacts | None) -> ReportFigure:
     return _drawn("per-emotion", title, caption, lambda: per_emotion_figure(accuracies, names))
 
 
+def _transfer_panel(view: RunView, score: str) -> TransferPanel:
+    """One external set: the pipelines' and the ceilings' own test ACC and ACC on the set."""
+    ran = view.board.dropna(subset=["test_acc_mean", f"{score}_mean"])
+    rows = view.rows
+    ceilings = rows[(rows["kind"] == "ceiling") & (rows["status"] == "ok")]
+    measured = ceilings[["test_acc", score]].apply(pd.to_numeric, errors="coerce")
+    means = measured.groupby([ceilings["extractor"], ceilings["classifier"]]).mean().dropna()
+    entry = view.metadata.get("external", {}).get(external_name(score), {})
+    levels = [counts["chance_level"] for counts in entry.get("seeds", {}).values()]
+    return TransferPanel(
+        f"{external_name(score)} ({entry.get('source', '?')}): {', '.join(entry.get('shared_emotions', []))}",
+        [pairing_name(line) for _, line in ran.iterrows()],
+        ran["test_acc_mean"].to_numpy(),
+        ran[f"{score}_mean"].to_numpy(),
+        means["test_acc"].to_numpy(),
+        means[score].to_numpy(),
+        float(np.mean(levels)) if levels else float("nan"),
+    )
+
+
+def _transfer(view: RunView) -> ReportFigure:
+    title = "Does it transfer? Accuracy on the external sets"
+    own = str(view.metadata["dataset"]["name"])
+    caption = (
+        f"Per --external set, every pipeline's mean test ACC on {own} against its mean ACC on the set (the emotions "
+        "the two share, through the same train-fitted map, faces overlapping the training part left out); crosses: "
+        "the supervised ceilings (same features, true labels); dashed: as good as on its own test part; dotted: "
+        "the set's chance level (its largest class). The five best on each set are named."
+    )
+    scores = external_scores(view.board)
+    if view.board.dropna(subset=[f"{score}_mean" for score in scores], how="all").empty:
+        return ReportFigure("transfer", title, caption, note="No pipeline was scored on an external set.")
+    panels = [_transfer_panel(view, score) for score in scores]
+    return _drawn("transfer", title, caption, lambda: transfer_figure(panels, own))
+
+
 def run_figures(view: RunView, data_path: str | Path | None = None) -> list[ReportFigure]:
-    """The five figures of one run, in the order the page shows them; one read-only handle on
-    the run's artifacts serves them all."""
+    """The figures of one run, in the order the page shows them; one read-only handle on the
+    run's artifacts serves them all."""
     chosen, why = featured_pipeline(view)
     with Artifacts.open(view.out_dir) or nullcontext() as stored:
-        return [
+        figures = [
             _montage(view, stored, chosen, why, data_path),
             _confusion(view, stored, chosen, why),
             _tradeoff(view.board),
             _heatmap(view.board),
             _per_emotion(view, stored),
         ]
+    return figures + ([_transfer(view)] if external_scores(view.board) else [])

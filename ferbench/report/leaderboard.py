@@ -9,6 +9,7 @@ import pandas as pd
 from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
+from ferbench.storage.columns import EXTERNAL_PREFIX, external_columns
 
 SORT_KEYS: dict[str, str] = {
     "test_acc": "end-to-end test accuracy against the true labels (default)",
@@ -56,18 +57,28 @@ def chance_floors(rows: pd.DataFrame) -> pd.DataFrame:
     return measured.groupby("classifier")[["cluster_acc", "test_acc"]].mean()
 
 
+def check_sort(sort_by: str) -> None:
+    """A score a leaderboard can be sorted by: one of SORT_KEYS, or an external set's accuracy."""
+    if sort_by not in SORT_KEYS and not (sort_by.startswith(EXTERNAL_PREFIX) and sort_by != EXTERNAL_PREFIX):
+        choices = f"{', '.join(SORT_KEYS)}, or {EXTERNAL_PREFIX}NAME of an --external set"
+        raise FerbenchError(f"--sort {sort_by}: choose {choices}")
+
+
 def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     """One line per pairing: mean and std over seeds of every score, failures counted.
 
-    Columns: the pairing, `<metric>_mean`, `<metric>_std`, mean stage times and their sum
+    Columns: the pairing, `<metric>_mean`, `<metric>_std` (the accuracy on each external set,
+    `external_acc_<name>`, among the metrics), mean stage times and their sum
     `total_s`, mean stage peak memory and the largest of them `peak_mb`, `chance_acc` (the test
     ACC of the row's classifier on random labels), `prior` where the rows have it, `seeds` (ok
     runs), `failed` (failed runs) and `error` (the first failure's reason).
     """
+    check_sort(sort_by)
+    metrics = _METRICS + external_columns(rows.columns)
     pipelines = rows[rows["kind"] == "pipeline"]
-    scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, _METRICS + TIMES + MEMORY)], axis=1)
+    scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, metrics + TIMES + MEMORY)], axis=1)
     grouped = scores[(pipelines["status"] == "ok").to_numpy()].groupby(PAIRING, sort=False)
-    table = grouped[_METRICS].mean().add_suffix("_mean").join(grouped[_METRICS].std(ddof=1).add_suffix("_std"))
+    table = grouped[metrics].mean().add_suffix("_mean").join(grouped[metrics].std(ddof=1).add_suffix("_std"))
     table = table.join(grouped[TIMES + MEMORY].mean()).join(grouped.size().rename("seeds"))
     failed = pipelines[pipelines["status"] != "ok"].reindex(columns=[*PAIRING, "error"])
     failures = failed.groupby(PAIRING, sort=False)
@@ -94,6 +105,16 @@ def has_scores(board: pd.DataFrame, metric: str) -> bool:
     """Whether any row has this score (`val_acc` exists only in runs with a validation part)."""
     column = f"{metric}_mean"
     return column in board and bool(board[column].notna().any())
+
+
+def external_scores(board: pd.DataFrame) -> list[str]:
+    """The leaderboard's accuracies on external sets (`external_acc_<name>`), in the run's order."""
+    return [column.removesuffix("_mean") for column in external_columns(board.columns) if column.endswith("_mean")]
+
+
+def external_name(score: str) -> str:
+    """`external_acc_ckplus` -> `ckplus`: the set's name, for headers."""
+    return score.removeprefix(EXTERNAL_PREFIX)
 
 
 def has_priors(board: pd.DataFrame) -> bool:
@@ -175,6 +196,35 @@ def describe_data(metadata: dict[str, Any]) -> str:
     return f"{line} · extractors fit on {fitted_on} · seeds {seeds} · fingerprint {dataset['fingerprint']}"
 
 
+def describe_external(metadata: dict[str, Any]) -> list[str]:
+    """One line per --external set: what its column scores, its chance level, what was left out."""
+    lines = []
+    for name, entry in metadata.get("external", {}).items():
+        seeds = sorted(entry["seeds"].items(), key=lambda item: int(item[0]))
+        line = (
+            f"{name} ACC: accuracy on the external set {entry['source']} ({entry['n_images']:,} images) on the "
+            f"{len(entry['shared_emotions'])} emotions it shares with the run ({', '.join(entry['shared_emotions'])}), "
+            "through the same train map"
+        )
+        if seeds:
+            scored = "/".join(f"{counts['scored']:,}" for _, counts in seeds)
+            chance = "/".join(percent(counts["chance_level"]) for _, counts in seeds)
+            left_out = ", ".join(
+                f"seed {seed}: {counts['left_out']} ({counts['identical']} identical, {counts['near']} near)"
+                for seed, counts in seeds
+            )
+            line += (
+                f"; {scored} faces scored per seed, chance (its largest class) {chance}%; left out as identical or "
+                f"near-identical to a training face: {left_out}"
+            )
+        line += "."
+        failed = [row for row in entry["rows"].values() if row["status"] != "ok"]
+        if failed:
+            line += f" {len(failed)} rows failed on it (first: {failed[0]['error']})."
+        lines.append(line)
+    return lines
+
+
 def choice_marks(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[list[str]]:
     """For every leaderboard row, the names of the choices that picked it (see CHOICE_MARKS)."""
     marks: list[list[str]] = [[] for _ in range(len(board))]
@@ -242,8 +292,10 @@ def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | N
     The last column names the choices that picked a row and why a pairing failed on some seeds.
     """
     with_val, with_prior = has_scores(board, "val_acc"), has_priors(board)
+    external = external_scores(board)
     headers = ["#", *PAIRING, *(["prior"] if with_prior else []), "cluster ACC %", "NMI", "ARI"]
-    headers += [*(["val ACC %"] if with_val else []), "test ACC %", "chance %", "ceiling %", "note"]
+    headers += [*(["val ACC %"] if with_val else []), "test ACC %", "chance %", "ceiling %"]
+    headers += [f"{external_name(column)} ACC %" for column in external] + ["note"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     marks = choice_marks(board, picks) if picks else [[] for _ in range(len(board))]
     for (rank, line), picked in zip(board.iterrows(), marks):
@@ -256,6 +308,7 @@ def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | N
             percent(line["test_acc_mean"], line["test_acc_std"]),
             percent(line["chance_acc"]),
             percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
+            *(percent(line[f"{column}_mean"], line[f"{column}_std"]) for column in external),
             "; ".join([*picked, *filter(None, [failure_note(line)])]).replace("|", "\\|"),
         ]
         lines.append("| " + " | ".join(cells) + " |")

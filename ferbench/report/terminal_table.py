@@ -22,7 +22,10 @@ from ferbench.report.leaderboard import (
     clusters_found,
     describe_choices,
     describe_data,
+    describe_external,
     describe_floors,
+    external_name,
+    external_scores,
     failure_note,
     has_priors,
     has_scores,
@@ -49,8 +52,13 @@ def _score(metric: str, show: Callable[[Any, Any], str] = percent) -> Callable[[
     return lambda line: show(line[f"{metric}_mean"], line[f"{metric}_std"])
 
 
-def _scores(with_val: bool) -> list[Score]:
-    """The score columns in the order shown."""
+def external_header(column: str) -> str:
+    """`external_acc_ckplus` -> `ckplus ACC`: the header of an external set's column."""
+    return f"{external_name(column)} ACC"
+
+
+def _scores(with_val: bool, external: list[str]) -> list[Score]:
+    """The score columns in the order shown; an external set's accuracy after the ceiling."""
     return [
         Score("Cluster ACC", _score("cluster_acc")),
         Score("NMI", _score("cluster_nmi", plain)),
@@ -61,6 +69,7 @@ def _scores(with_val: bool) -> list[Score]:
         Score("Test ACC", _score("test_acc")),
         Score("Chance", lambda line: percent(line["chance_acc"])),
         Score("Ceiling", _score("ceiling_acc")),
+        *(Score(external_header(column), _score(column)) for column in external),
         Score("Gap true", _score("gap_true")),
         Score("Gap pseudo", _score("gap_pseudo")),
         Score("Times s", stage_seconds),
@@ -69,7 +78,9 @@ def _scores(with_val: bool) -> list[Score]:
 
 
 # Left out in this order when the width runs short; the accuracies always stay, and the prior
-# key goes last of all: it says which rows used outside knowledge.
+# key goes last of all: it says which rows used outside knowledge. External sets' columns go
+# where EXTERNAL stands (the one sorted by stays).
+EXTERNAL = "(external sets)"
 LEFT_OUT_FIRST = (
     "Peak MB",
     "Times s",
@@ -77,6 +88,7 @@ LEFT_OUT_FIRST = (
     "Silh.",
     "ARI",
     "NMI",
+    EXTERNAL,
     "Gap true",
     "k",
     "Chance",
@@ -108,6 +120,7 @@ def _caption(
         "Chance: the row's classifier on random labels. k: clusters found. Ceiling: same features, true labels. "
         "Gaps: train − test accuracy, against true and pseudo labels. "
         "Times: extract/cluster/fit/predict seconds. Peak MB: resident memory of the largest stage.",
+        *describe_external(metadata),
     ]
     priors = "Prior (outside knowledge a pipeline carries): " + "; ".join(f"{k} = {p}" for p, k in keys.items()) + "."
     failures = [
@@ -127,7 +140,8 @@ def render_board(
     synthetic = bool(metadata["dataset"].get("synthetic"))
     with_prior = has_priors(board)
     keys = prior_keys(board) if with_prior else {}
-    scores = _scores(has_scores(board, "val_acc"))
+    external = external_scores(board)
+    scores = _scores(has_scores(board, "val_acc"), external)
     columns = [Col("#", "left"), *(Col(key.capitalize(), "left", whole=False) for key in PAIRING)]
     columns += [Col("Prior", "left")] if with_prior else []
     columns += [Col(score.header) for score in scores]
@@ -148,9 +162,17 @@ def render_board(
         columns,
         table_rows,
         caption=_caption(board, picks, rows, metadata, sort_by, keys),
-        left_out_order=[header for header in LEFT_OUT_FIRST if header in {column.header for column in columns}],
+        left_out_order=_left_out_order(columns, external, sort_by),
         title_style="bold red" if synthetic else "bold",
     )
+
+
+def _left_out_order(columns: list[Col], external: list[str], sort_by: str) -> list[str]:
+    """LEFT_OUT_FIRST for these columns, the external sets' in EXTERNAL's place (not the sorted one)."""
+    shown = {column.header for column in columns}
+    ordered = [external_header(column) for column in external if column != sort_by]
+    expanded = [name for header in LEFT_OUT_FIRST for name in (ordered if header == EXTERNAL else [header])]
+    return [header for header in expanded if header in shown]
 
 
 def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: str = "test_acc") -> FittedTable:

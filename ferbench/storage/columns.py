@@ -3,7 +3,10 @@ the database, `results.csv` and `results.json`."""
 
 from __future__ import annotations
 
-# The public, documented order of columns; plugins cannot add columns, so this is complete.
+from typing import Iterable
+
+# The public, documented order of columns; plugins cannot add columns. The one kind a run adds is
+# `external_acc_<name>`, one per `--external` set, after these (see `row_columns`).
 COLUMNS: tuple[str, ...] = (
     "kind",
     "extractor",
@@ -49,3 +52,20 @@ FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
 # Read from the supervised reference row that `ceiling_key` points at, never written twice.
 JOINED_COLUMNS = frozenset({"ceiling_acc"})
 STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column not in JOINED_COLUMNS)
+
+EXTERNAL_PREFIX = "external_acc_"
+
+
+def external_column(name: str) -> str:
+    """The column of a row's accuracy on the external set `name` (a safe name, see `ferbench.data.external`)."""
+    return EXTERNAL_PREFIX + name
+
+
+def row_columns(external: Iterable[str] = ()) -> tuple[str, ...]:
+    """Every column of a run's rows: the documented ones, then one per external set, in the run's order."""
+    return (*COLUMNS, *map(external_column, external))
+
+
+def external_columns(columns: Iterable[str]) -> list[str]:
+    """The external-set columns among `columns` (those of stored rows), in their order."""
+    return [column for column in columns if column.startswith(EXTERNAL_PREFIX)]

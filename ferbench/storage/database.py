@@ -4,8 +4,9 @@ Only the coordinating process writes to it, and it commits each finished result 
 a crash or Ctrl-C loses nothing that had finished and a later run resumes from it. Tables:
 `runs` (one per command: configuration, data set, versions, times, command line), `results`
 (one per pairing x seed and per reference row, keyed by task key), `clusterings` and
-`predictions` (the per-image outcomes that reports draw), and `datasets` (data fingerprints by
-file identity, so a fully cached run need not read the data at all).
+`predictions` (the per-image outcomes that reports draw), `transfers` (a result row's scores on
+an `--external` set, keyed by their own task key and naming the row they extend), and `datasets`
+(data fingerprints by file identity, so a fully cached run need not read the data at all).
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ CREATE TABLE IF NOT EXISTS clusterings (
 );
 CREATE TABLE IF NOT EXISTS predictions (key TEXT PRIMARY KEY, test_rows BLOB, test_labels BLOB, predictions BLOB);
 CREATE TABLE IF NOT EXISTS datasets (ident TEXT PRIMARY KEY, summary TEXT);
+CREATE TABLE IF NOT EXISTS transfers (
+    key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, row_key TEXT, status TEXT, error TEXT, scores TEXT
+);
 """
 
 _RESULT_COLUMNS = ("cluster_key", "ceiling_key", *STORED_COLUMNS)
@@ -180,14 +184,15 @@ class ResultsDB:
         self._db.commit()
 
     # results
-    def ok_keys(self, keys: Iterable[str]) -> set[str]:
-        """The keys among `keys` already stored with status ok (failed ones are retried)."""
+    def ok_keys(self, keys: Iterable[str], table: str = "results") -> set[str]:
+        """The keys among `keys` already stored with status ok in `table` (results or transfers;
+        failed ones are retried)."""
         wanted = list(keys)
         found: set[str] = set()
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
-            query = f"SELECT key FROM results WHERE status = 'ok' AND key IN ({marks})"
+            query = f"SELECT key FROM {table} WHERE status = 'ok' AND key IN ({marks})"
             found.update(row[0] for row in self._db.execute(query, chunk))
         return found
 
@@ -231,6 +236,28 @@ class ResultsDB:
                 row = dict(zip(names, values))
                 by_key[row["key"]] = row
         return [by_key[k] for k in wanted if k in by_key]
+
+    # results on --external sets
+    def save_transfer(
+        self, key: str, run_id: int, row_key: str, status: str, error: str | None, scores: dict[str, Any]
+    ) -> None:
+        """Store a row's scores on one external set, committed at once."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO transfers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, run_id, _now(), row_key, status, error, json.dumps(scores, default=_sql_value)),
+        )
+        self._db.commit()
+
+    def transfers(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored external-set results by key: status, error, and the scores (JSON decoded)."""
+        wanted = list(keys)
+        found = {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = f"SELECT key, status, error, scores FROM transfers WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, status, error, scores in self._db.execute(query, chunk):
+                found[key] = {"status": status, "error": error, "scores": json.loads(scores)}
+        return found
 
     # per-image outcomes
     def save_clustering(self, key: str, extractor: str, clusterer: str, seed: int, arrays: dict, meta: dict) -> None:

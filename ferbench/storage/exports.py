@@ -17,7 +17,7 @@ import pandas as pd
 
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
-from ferbench.storage.columns import COLUMNS, FLAG_COLUMNS, TEXT_COLUMNS
+from ferbench.storage.columns import COLUMNS, FLAG_COLUMNS, TEXT_COLUMNS, row_columns
 
 CSV_NAME = "results.csv"
 JSON_NAME = "results.json"
@@ -40,9 +40,11 @@ def _json_safe(value: Any) -> Any:
 
 
 def to_frame(rows: Iterable[dict[str, Any]], metadata: dict[str, Any]) -> pd.DataFrame:
-    """Rows as a DataFrame with every documented column, data set columns filled in."""
-    frame = pd.DataFrame(list(rows)).reindex(columns=list(COLUMNS))
-    for column in set(COLUMNS) - TEXT_COLUMNS - FLAG_COLUMNS:  # the database gives None for NaN
+    """Rows as a DataFrame with every documented column (and one per external set of the run's
+    metadata), data set columns filled in."""
+    columns = row_columns(metadata.get("external", {}))
+    frame = pd.DataFrame(list(rows)).reindex(columns=list(columns))
+    for column in set(columns) - TEXT_COLUMNS - FLAG_COLUMNS:  # the database gives None for NaN
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     dataset = metadata["dataset"]
     frame["dataset"] = dataset["name"]
@@ -62,7 +64,7 @@ def save_run(out_dir: str | Path, frame: pd.DataFrame, metadata: dict[str, Any])
     document = {
         **metadata,
         "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "columns": list(COLUMNS),
+        "columns": list(frame.columns),
         "rows": [{k: _json_safe(v) for k, v in row.items()} for row in frame.to_dict(orient="records")],
     }
     csv_path, json_path = folder / CSV_NAME, folder / JSON_NAME

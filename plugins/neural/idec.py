@@ -10,6 +10,7 @@ from ferbench_plugins.neural.session import TorchEstimator, to_tensor
 from ferbench_plugins.neural.training import apply_batched, train
 from sklearn.base import ClusterMixin
 from sklearn.cluster import KMeans
+from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import Tensor, nn
 
 
@@ -49,7 +50,7 @@ class IDEC(ClusterMixin, TorchEstimator):
         self.n_jobs = n_jobs
 
     def fit(self, features: np.ndarray, y: object = None) -> "IDEC":
-        features = np.asarray(features, dtype=np.float32)
+        features = validate_data(self, features, dtype=np.float32)
         self.mean_ = features.mean(axis=0)
         std = features.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0).astype(np.float32)
@@ -94,8 +95,10 @@ class IDEC(ClusterMixin, TorchEstimator):
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """Cluster of the highest soft assignment for each (new) row."""
+        check_is_fitted(self, "encoder_")
+        features = validate_data(self, features, dtype=np.float32, reset=False)
         with self._session():
-            x = self._standardised(np.asarray(features, dtype=np.float32))
+            x = self._standardised(features)
             return apply_batched(self.encoder_, self._soft_assignment, x).argmax(dim=1).cpu().numpy()
 
     def _sizes(self) -> list[int]:
