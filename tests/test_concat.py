@@ -93,18 +93,37 @@ def test_the_extract_stage_passes_declared_blocks_on_and_refuses_wrong_ones():
         extract(_WrongBlocks(), images, (images,) * 3)
 
 
+# Two extractors that need a module: one that is importable, one that is not.
+NEEDY = """
+from sklearn.preprocessing import FunctionTransformer
+from ferbench import Extractor, hookimpl
+
+@hookimpl
+def ferbench_extractors():
+    flat = lambda ctx: FunctionTransformer(lambda images: images.reshape(len(images), -1))
+    yield Extractor("needy", "flat pixels", flat, requires=("json",), install_hint="pip install needy",
+                    prior="faces seen in pretraining")
+    yield Extractor("ghost", "flat pixels", flat, requires=("no_such_module_for_ferbench",),
+                    install_hint="pip install ghost")
+"""
+
+
 def test_a_concat_needs_knows_and_comes_from_what_its_parts_do(tmp_path):
-    registry = load_plugins()
-    loaded = registry.resolve("extractor", "concat(hog(pixels_per_cell=6), landmarks)")
+    plugin = tmp_path / "needy.py"
+    plugin.write_text(NEEDY)
+    registry = load_plugins([plugin])
+    loaded = registry.resolve("extractor", "concat(hog(pixels_per_cell=6), needy)")
     registration = loaded.registration
-    assert registration.name == "concat(hog(pixels_per_cell=6), landmarks)"
-    assert registration.requires == ("mediapipe",) and "pip install" in registration.install_hint
-    assert registration.prior == registry.get("extractor", "landmarks").prior
-    assert loaded.source == "built-in (classical) + built-in (landmarks)"
-    assert [part.registration.name for part in loaded.parts] == ["hog(pixels_per_cell=6)", "landmarks"]
+    assert registration.name == "concat(hog(pixels_per_cell=6), needy)"
+    assert registration.requires == ("json",) and registration.install_hint == "pip install needy"
+    assert registration.prior == "faces seen in pretraining"
+    assert loaded.source == f"built-in (classical) + {registry.resolve('extractor', 'needy').source}"
+    assert [part.registration.name for part in loaded.parts] == ["hog(pixels_per_cell=6)", "needy"]
     built = registration.build(BuildContext(seed=4))
     assert isinstance(built, Concat) and built.get_params()["part1__hogtransformer__pixels_per_cell"] == 6
     assert registry.get("extractor", "concat(raw, hog)").prior == "none"
+    with pytest.raises(PluginError, match=r"'ghost' needs no_such_module_for_ferbench, .*pip install ghost"):
+        registry.resolve("extractor", "concat(hog, ghost)")
     with pytest.raises(PluginError, match=r"'concat\(kmeans, gmm\)': concat joins extractors, it is no clusterer"):
         registry.get("clusterer", "concat(kmeans, gmm)")
     clash = tmp_path / "clash.py"

@@ -13,7 +13,14 @@ from ferbench_plugins.foundation import OPEN_CLIP_HINT
 from ferbench_plugins.foundation.extractor import Backbone, CheckpointFeatures
 from ferbench_plugins.foundation.pixels import PixelSpec, square_side
 from ferbench_plugins.foundation.prior import prior_text
-from ferbench_plugins.foundation.weights import file_digest, hub_file, local_path, not_here, snapshot_revision
+from ferbench_plugins.foundation.weights import (
+    file_digest,
+    hub_file,
+    import_library,
+    local_path,
+    not_here,
+    snapshot_revision,
+)
 from torch import Tensor, nn
 
 from ferbench import BuildContext, Extractor
@@ -68,16 +75,6 @@ def _build(model: str, context: BuildContext) -> OpenClipFeatures:
     return OpenClipFeatures(model, device=context.device, n_jobs=context.n_jobs)
 
 
-def _import_open_clip(name: str) -> Any:
-    try:
-        import open_clip
-    except Exception as error:
-        raise PluginError(
-            f"open_clip:{name}: open_clip cannot be imported here ({type(error).__name__}: {error}); {OPEN_CLIP_HINT}"
-        ) from None
-    return open_clip
-
-
 def _tagged_weights(open_clip: Any, name: str) -> tuple[str, str]:
     """(identity, pretraining) of open_clip's weights `MODEL/TAG`, which must be in its cache."""
     architecture, _, tag = name.rpartition("/")
@@ -104,7 +101,7 @@ def _tagged_weights(open_clip: Any, name: str) -> tuple[str, str]:
 def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
     """`open_clip:NAME`: weights from a folder or a checkpoint file (known by their digest;
     pretraining unknown unless stated) or by tag from the cache (known by hub commit or file)."""
-    open_clip = _import_open_clip(name)
+    open_clip = import_library("open_clip", f"open_clip:{name}", OPEN_CLIP_HINT)
     if "model" in params:
         raise PluginError(f"'open_clip:{name}': name the model after 'open_clip:', not with model=")
     checkpoint = params.get("checkpoint")

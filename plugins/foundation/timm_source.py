@@ -12,7 +12,14 @@ from ferbench_plugins.foundation.extractor import Backbone, CheckpointFeatures
 from ferbench_plugins.foundation.pixels import PixelSpec, square_side
 from ferbench_plugins.foundation.pooling import pool_tokens
 from ferbench_plugins.foundation.prior import prior_text
-from ferbench_plugins.foundation.weights import file_digest, hub_file, local_path, not_here, snapshot_revision
+from ferbench_plugins.foundation.weights import (
+    file_digest,
+    hub_file,
+    import_library,
+    local_path,
+    not_here,
+    snapshot_revision,
+)
 from torch import Tensor, nn
 
 from ferbench import BuildContext, Extractor
@@ -48,21 +55,10 @@ def _build(model: str, context: BuildContext) -> TimmFeatures:
     return TimmFeatures(model, device=context.device, n_jobs=context.n_jobs)
 
 
-def _import_timm(name: str) -> Any:
-    """timm, or one line saying why it cannot be used here (a torchvision that does not match torch)."""
-    try:
-        import timm
-    except Exception as error:
-        raise PluginError(
-            f"timm:{name}: timm cannot be imported here ({type(error).__name__}: {error}); {TIMM_HINT}"
-        ) from None
-    return timm
-
-
 def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
     """`timm:NAME`: a checkpoint file (known by its digest; pretraining unknown unless stated)
     or timm's own pretrained weights (known by their hub commit; the tag names the data)."""
-    timm = _import_timm(name)
+    timm = import_library("timm", f"timm:{name}", TIMM_HINT)
     if "model" in params:
         raise PluginError(f"'timm:{name}': name the model after 'timm:', not with model=")
     if not timm.is_model(name):

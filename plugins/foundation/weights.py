@@ -11,8 +11,9 @@ from __future__ import annotations
 import hashlib
 import os
 from functools import lru_cache
+from importlib import import_module
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from ferbench.errors import PluginError
 
@@ -78,3 +79,14 @@ def _digest(files: tuple[tuple[str, int, int], ...]) -> str:
             while chunk := handle.read(_CHUNK):
                 hasher.update(chunk)
     return hasher.hexdigest()[:16]
+
+
+def import_library(module: str, label: str, hint: str) -> Any:
+    """The model's library, or one line saying why it cannot be used here (timm and open_clip
+    fail to import beside a torchvision built for another torch)."""
+    try:
+        return import_module(module)
+    except Exception as error:
+        raise PluginError(
+            f"{label}: {module} cannot be imported here ({type(error).__name__}: {error}); {hint}"
+        ) from None
