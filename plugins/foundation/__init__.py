@@ -15,53 +15,80 @@ its install command, when its library is missing.
 from __future__ import annotations
 
 import importlib
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping
 
 from ferbench import Extractor, Resolver, hookimpl
 
 PRIOR = "the named model's pretraining (stated per model; 'pretraining unknown' where not known)"
-HF_HINT = 'pip install -e ".[foundation]"'
 _VISION = "beside a torchvision built for your torch (README: Foundation-model features)"
-TIMM_HINT = f"pip install timm, {_VISION}"
-OPEN_CLIP_HINT = f"pip install open_clip_torch, {_VISION}"
 
 
-def _resolver_in(module: str) -> Callable[[str, Mapping[str, Any]], tuple[Extractor, str]]:
-    """The `resolve` of a source module, imported when a run names a model: listing plugins
-    imports no torch."""
+@dataclass(frozen=True)
+class Source:
+    """One library's models as extractors: the prefix a run names them by, the module that
+    resolves a name (imported only then: listing plugins imports no torch), and what it needs."""
 
-    def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
-        return importlib.import_module(f"ferbench_plugins.foundation.{module}").resolve(name, params)
+    prefix: str
+    description: str
+    module: str
+    placeholder: str
+    library: str
+    install_hint: str
 
-    return resolve
+    def extractor(self, name: str, description: str, factory: Callable[..., Any], prior: str) -> Extractor:
+        """The registration of one resolved model of this source."""
+        return Extractor(
+            name=f"{self.prefix}:{name}",
+            description=description,
+            factory=factory,
+            requires=(self.library,),
+            install_hint=self.install_hint,
+            prior=prior,
+        )
+
+    def resolver(self) -> Resolver:
+        def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
+            return importlib.import_module(f"ferbench_plugins.foundation.{self.module}").resolve(name, params)
+
+        return Resolver(
+            self.prefix,
+            self.description,
+            resolve,
+            placeholder=self.placeholder,
+            prior=PRIOR,
+            requires=(self.library,),
+            install_hint=self.install_hint,
+        )
+
+
+HF = Source(
+    "hf",
+    "Hugging Face transformers image model (ViT, DINOv2, CLIP/SigLIP vision tower): pooled embedding",
+    "hf",
+    "MODEL_ID_OR_PATH",
+    "transformers",
+    'pip install -e ".[foundation]"',
+)
+TIMM = Source(
+    "timm",
+    "timm image model: pooled embedding (checkpoint=PATH for weights of your own)",
+    "timm_source",
+    "MODEL",
+    "timm",
+    f"pip install timm, {_VISION}",
+)
+OPEN_CLIP = Source(
+    "open_clip",
+    "open_clip image tower: CLIP embedding or mean of patch tokens (checkpoint=PATH, local-dir:PATH)",
+    "open_clip_source",
+    "MODEL/PRETRAINED",
+    "open_clip",
+    f"pip install open_clip_torch, {_VISION}",
+)
 
 
 @hookimpl
 def ferbench_resolvers() -> Iterator[Resolver]:
-    yield Resolver(
-        "hf",
-        "Hugging Face transformers image model (ViT, DINOv2, CLIP/SigLIP vision tower): pooled embedding",
-        _resolver_in("hf"),
-        placeholder="MODEL_ID_OR_PATH",
-        prior=PRIOR,
-        requires=("transformers",),
-        install_hint=HF_HINT,
-    )
-    yield Resolver(
-        "timm",
-        "timm image model: pooled embedding (checkpoint=PATH for weights of your own)",
-        _resolver_in("timm_source"),
-        placeholder="MODEL",
-        prior=PRIOR,
-        requires=("timm",),
-        install_hint=TIMM_HINT,
-    )
-    yield Resolver(
-        "open_clip",
-        "open_clip image tower: CLIP embedding or mean of patch tokens (checkpoint=PATH, local-dir:PATH)",
-        _resolver_in("open_clip_source"),
-        placeholder="MODEL/PRETRAINED",
-        prior=PRIOR,
-        requires=("open_clip",),
-        install_hint=OPEN_CLIP_HINT,
-    )
+    for source in (HF, TIMM, OPEN_CLIP):
+        yield source.resolver()

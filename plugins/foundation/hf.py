@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ferbench_plugins.foundation import HF_HINT
+from ferbench_plugins.foundation import HF
 from ferbench_plugins.foundation.extractor import Backbone, PretrainedFeatures
 from ferbench_plugins.foundation.pixels import PixelSpec, square_side
 from ferbench_plugins.foundation.pooling import pool_tokens
@@ -156,12 +156,10 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
         identity = f"{name}@{snapshot_revision(weights)}"
         card = hub_file(name, ["README.md"], revision)
     pretraining, evidence = _card_pretraining(card)
-    registration = Extractor(
-        name=f"hf:{name}",
-        description=f"transformers model {name}: pooled final hidden states",
-        factory=partial(_build, name),
-        requires=("transformers",),
-        install_hint=HF_HINT,
-        prior=prior_text(f"hf {name}", pretraining, params.get("prior"), evidence),
+    registration = HF.extractor(
+        name,
+        f"transformers model {name}: pooled final hidden states",
+        partial(_build, name),
+        prior_text(f"hf {name}", pretraining, params.get("prior"), evidence),
     )
     return registration, f"{identity} (transformers {transformers.__version__})"

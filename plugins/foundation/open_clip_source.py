@@ -9,7 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
-from ferbench_plugins.foundation import OPEN_CLIP_HINT
+from ferbench_plugins.foundation import OPEN_CLIP
 from ferbench_plugins.foundation.extractor import Backbone, CheckpointFeatures
 from ferbench_plugins.foundation.pixels import PixelSpec, square_side
 from ferbench_plugins.foundation.prior import prior_text
@@ -101,7 +101,7 @@ def _tagged_weights(open_clip: Any, name: str) -> tuple[str, str]:
 def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
     """`open_clip:NAME`: weights from a folder or a checkpoint file (known by their digest;
     pretraining unknown unless stated) or by tag from the cache (known by hub commit or file)."""
-    open_clip = import_library("open_clip", f"open_clip:{name}", OPEN_CLIP_HINT)
+    open_clip = import_library("open_clip", f"open_clip:{name}", OPEN_CLIP.install_hint)
     if "model" in params:
         raise PluginError(f"'open_clip:{name}': name the model after 'open_clip:', not with model=")
     checkpoint = params.get("checkpoint")
@@ -116,12 +116,10 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
     else:
         model = f"open_clip {name}"
         identity, pretraining = _tagged_weights(open_clip, name)
-    registration = Extractor(
-        name=f"open_clip:{name}",
-        description=f"open_clip image tower {name}: pooled embedding",
-        factory=partial(_build, name),
-        requires=("open_clip",),
-        install_hint=OPEN_CLIP_HINT,
-        prior=prior_text(model, pretraining, params.get("prior")),
+    registration = OPEN_CLIP.extractor(
+        name,
+        f"open_clip image tower {name}: pooled embedding",
+        partial(_build, name),
+        prior_text(model, pretraining, params.get("prior")),
     )
     return registration, f"{identity} (open_clip {open_clip.__version__})"

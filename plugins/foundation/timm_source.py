@@ -7,7 +7,7 @@ import os
 from functools import partial
 from typing import Any, Mapping
 
-from ferbench_plugins.foundation import TIMM_HINT
+from ferbench_plugins.foundation import TIMM
 from ferbench_plugins.foundation.extractor import Backbone, CheckpointFeatures
 from ferbench_plugins.foundation.pixels import PixelSpec, square_side
 from ferbench_plugins.foundation.pooling import pool_tokens
@@ -58,7 +58,7 @@ def _build(model: str, context: BuildContext) -> TimmFeatures:
 def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
     """`timm:NAME`: a checkpoint file (known by its digest; pretraining unknown unless stated)
     or timm's own pretrained weights (known by their hub commit; the tag names the data)."""
-    timm = import_library("timm", f"timm:{name}", TIMM_HINT)
+    timm = import_library("timm", f"timm:{name}", TIMM.install_hint)
     if "model" in params:
         raise PluginError(f"'timm:{name}': name the model after 'timm:', not with model=")
     if not timm.is_model(name):
@@ -78,12 +78,10 @@ def resolve(name: str, params: Mapping[str, Any]) -> tuple[Extractor, str]:
         model = f"timm {config.architecture}.{config.tag}"
         pretraining = f"pretrained weights '{config.tag}' (timm's tag names the data)"
         identity = f"{config.hf_hub_id}@{snapshot_revision(weights)}"
-    registration = Extractor(
-        name=f"timm:{name}",
-        description=f"timm model {name}: pooled forward_features",
-        factory=partial(_build, name),
-        requires=("timm",),
-        install_hint=TIMM_HINT,
-        prior=prior_text(model, pretraining, params.get("prior")),
+    registration = TIMM.extractor(
+        name,
+        f"timm model {name}: pooled forward_features",
+        partial(_build, name),
+        prior_text(model, pretraining, params.get("prior")),
     )
     return registration, f"{identity} (timm {timm.__version__})"
