@@ -161,3 +161,21 @@ def test_an_extractor_that_refits_differently_fails_its_transfers():
     check_refit(features + 1e-9, features, "steady")
     with pytest.raises(StageError, match="noisy refitted with the same seed gave other training features"):
         check_refit(features + 0.1, features, "noisy")
+
+
+def test_runs_side_by_side_show_each_runs_external_column(runs):
+    folder, *_ = runs
+    out = str(folder / "out")
+    code, table, err = cli("report", "--out", out, "--out", out, "--format", "markdown")
+    assert code == 0, err
+    lines = table.splitlines()
+    headers = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert headers.index("1: cartoons_64 ACC %") == headers.index("1: test ACC %") + 1
+    assert headers.index("2: cartoons_64 ACC %") == headers.index("2: test ACC %") + 1
+    cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
+    stored = pd.read_csv(folder / "out" / "results.csv").query("kind == 'pipeline'")[COLUMN].iloc[0]
+    assert cells[headers.index("1: cartoons_64 ACC %")] == f"{100 * stored:.1f}"  # one seed: no spread
+    legend = [line for line in lines if "cartoons_64 ACC: accuracy on the external set" in line]
+    assert [line[:5] for line in legend] == ["- 1: ", "- 2: "] and "left out as identical" in legend[0]
+    code, terminal, err = cli("report", "--out", out, "--out", out)
+    assert code == 0 and "cartoons_64 ACC" in terminal, err

@@ -1,9 +1,9 @@
 """The output formats of `ferbench report` for one or several runs: terminal, markdown, CSV, JSON.
 
-Several runs are shown side by side (rows matched by pairing) in the terminal and markdown,
-and stacked with a `run` column in CSV and JSON, where a program reads them. Failed and
-partial pairings appear in every format: a note in the tables, `failed`/`error` columns in
-the exports.
+Several runs are shown side by side (rows matched by pairing, each run's external sets beside
+its test ACC) in the terminal and markdown, and stacked with a `run` column in CSV and JSON,
+where a program reads them. Failed and partial pairings appear in every format: a note in the
+tables, `failed`/`error` columns in the exports.
 """
 
 from __future__ import annotations
@@ -23,12 +23,13 @@ from ferbench.report.leaderboard import (
     describe_choices,
     describe_data,
     describe_external,
+    external_scores,
     failure_note,
     has_scores,
     percent,
     to_markdown,
 )
-from ferbench.report.terminal_table import render_board
+from ferbench.report.terminal_table import external_header, render_board
 from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
 FORMATS = ("table", "markdown", "csv", "json", "html")
@@ -48,9 +49,14 @@ def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, str, str]]:
     columns = []
     for index, view in enumerate(views):
         scores = ["cluster_acc", *(["val_acc"] if has_scores(view.board, "val_acc") else []), "test_acc"]
-        scores += ["chance_acc", "ceiling_acc", "note"]
-        columns += [(index, score, f"{index + 1}: {_HEADERS[score]}") for score in scores]
+        scores += [*external_scores(view.board), "chance_acc", "ceiling_acc", "note"]
+        columns += [(index, score, f"{index + 1}: {_header(score)}") for score in scores]
     return columns
+
+
+def _header(score: str) -> str:
+    """A side-by-side header: a known score's, or an external set's accuracy (`ckplus ACC %`)."""
+    return _HEADERS.get(score) or f"{external_header(score)} %"
 
 
 def _comparison_cell(line: pd.Series | None, score: str) -> str:
@@ -75,7 +81,12 @@ def comparison_rows(views: Sequence[RunView]) -> tuple[list[str], list[list[str]
 
 
 def _run_legend(views: Sequence[RunView]) -> list[str]:
-    return [f"{index + 1}: {view.label}: {describe_data(view.metadata)}" for index, view in enumerate(views)]
+    """Each run's number, folder and data; then what its external columns score and left out."""
+    return [
+        f"{index + 1}: {line}"
+        for index, view in enumerate(views)
+        for line in [f"{view.label}: {describe_data(view.metadata)}", *describe_external(view.metadata)]
+    ]
 
 
 def summary_rows(summary: pd.DataFrame, kind: str) -> tuple[list[str], list[list[str]]]:
