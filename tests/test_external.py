@@ -70,12 +70,16 @@ def cli(*arguments: str) -> tuple[int, str, str]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A run without --external, the same run with it (resumed), and once more (nothing to do)."""
+    """A run without --external, the same run with it (resumed), and once more (nothing to do).
+
+    The run without it is also kept as it was, in `out-plain/`, to be reported beside the other.
+    """
     folder = tmp_path_factory.mktemp("external")
     data = write_csv(folder / "faces.csv", generate_faces(per_class=30, seed=0))
     copy_training_faces(write_external(folder / "cartoons-64"), data)
     base = [*RUN, "--data", str(data), "--out", str(folder / "out")]
     plain = cli(*base)
+    shutil.copytree(folder / "out", folder / "out-plain", ignore=shutil.ignore_patterns("cache"))
     plain_rows = pd.read_csv(folder / "out" / "results.csv")
     plain_json = json.loads((folder / "out" / "results.json").read_text())
     added = cli(*base, "--external", str(folder / "cartoons-64"))
@@ -163,19 +167,25 @@ def test_an_extractor_that_refits_differently_fails_its_transfers():
         check_refit(features + 0.1, features, "noisy")
 
 
-def test_runs_side_by_side_show_each_runs_external_column(runs):
+def test_side_by_side_each_run_shows_its_own_external_sets(runs):
+    """Run 1 has no external set, run 2 has one: its column sits beside run 2's test ACC only."""
     folder, *_ = runs
-    out = str(folder / "out")
-    code, table, err = cli("report", "--out", out, "--out", out, "--format", "markdown")
+    folders = ["--out", str(folder / "out-plain"), "--out", str(folder / "out")]
+    code, table, err = cli("report", *folders, "--format", "markdown")
     assert code == 0, err
     lines = table.splitlines()
     headers = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    assert headers.index("1: cartoons_64 ACC %") == headers.index("1: test ACC %") + 1
+    assert "1: cartoons_64 ACC %" not in headers
     assert headers.index("2: cartoons_64 ACC %") == headers.index("2: test ACC %") + 1
     cells = [cell.strip() for cell in lines[2].strip("|").split("|")]
     stored = pd.read_csv(folder / "out" / "results.csv").query("kind == 'pipeline'")[COLUMN].iloc[0]
-    assert cells[headers.index("1: cartoons_64 ACC %")] == f"{100 * stored:.1f}"  # one seed: no spread
+    assert cells[headers.index("2: cartoons_64 ACC %")] == f"{100 * stored:.1f}"  # one seed: no spread
     legend = [line for line in lines if "cartoons_64 ACC: accuracy on the external set" in line]
-    assert [line[:5] for line in legend] == ["- 1: ", "- 2: "] and "left out as identical" in legend[0]
-    code, terminal, err = cli("report", "--out", out, "--out", out)
-    assert code == 0 and "cartoons_64 ACC" in terminal, err
+    assert len(legend) == 1 and legend[0].startswith("- 2: ") and "left out as identical" in legend[0]
+    code, terminal, err = cli("report", *folders)
+    head = terminal[: terminal.index("┡")]  # the header rows, which wrap long names
+    assert code == 0 and head.count("cartoons_64") == 1, err
+    page_path = folder / "side-by-side.html"
+    assert cli("report", *folders, "--format", "html", "--output", str(page_path))[0] == 0
+    side_by_side = page_path.read_text().split("<h2>Side by side</h2>")[1].split("</table>")[0]
+    assert "2: cartoons_64 ACC %" in side_by_side and "1: cartoons_64 ACC %" not in side_by_side

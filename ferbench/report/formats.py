@@ -23,13 +23,14 @@ from ferbench.report.leaderboard import (
     describe_choices,
     describe_data,
     describe_external,
+    external_header,
     external_scores,
     failure_note,
     has_scores,
     percent,
     to_markdown,
 )
-from ferbench.report.terminal_table import external_header, render_board
+from ferbench.report.terminal_table import render_board
 from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
 FORMATS = ("table", "markdown", "csv", "json", "html")

@@ -31,7 +31,7 @@ from ferbench.report.leaderboard import (
     describe_external,
     describe_floors,
     describe_sample,
-    external_name,
+    external_header,
     external_scores,
     failure_note,
     has_priors,
@@ -109,7 +109,7 @@ def _shown_columns(board: pd.DataFrame) -> list[tuple[str, str, str, str | None]
     shown = [column for column in _COLUMNS if column[1] != "val_acc_mean" or has_scores(board, "val_acc")]
     at = [column[1] for column in shown].index("ceiling_acc_mean") + 1
     scores = external_scores(board)
-    external = [(f"{external_name(score)} ACC %", f"{score}_mean", "percent", "max") for score in scores]
+    external = [(f"{external_header(score)} %", f"{score}_mean", "percent", "max") for score in scores]
     return shown[:at] + external + shown[at:]
 
 

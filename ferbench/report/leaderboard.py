@@ -117,6 +117,11 @@ def external_name(score: str) -> str:
     return score.removeprefix(EXTERNAL_PREFIX)
 
 
+def external_header(score: str) -> str:
+    """`external_acc_ckplus` -> `ckplus ACC`: how every table heads an external set's column."""
+    return f"{external_name(score)} ACC"
+
+
 def has_priors(board: pd.DataFrame) -> bool:
     """Whether the rows say what outside knowledge each pipeline carries."""
     return "prior" in board and bool(board["prior"].notna().any())
@@ -295,7 +300,7 @@ def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | N
     external = external_scores(board)
     headers = ["#", *PAIRING, *(["prior"] if with_prior else []), "cluster ACC %", "NMI", "ARI"]
     headers += [*(["val ACC %"] if with_val else []), "test ACC %", "chance %", "ceiling %"]
-    headers += [f"{external_name(column)} ACC %" for column in external] + ["note"]
+    headers += [f"{external_header(column)} %" for column in external] + ["note"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     marks = choice_marks(board, picks) if picks else [[] for _ in range(len(board))]
     for (rank, line), picked in zip(board.iterrows(), marks):

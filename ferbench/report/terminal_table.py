@@ -24,7 +24,7 @@ from ferbench.report.leaderboard import (
     describe_data,
     describe_external,
     describe_floors,
-    external_name,
+    external_header,
     external_scores,
     failure_note,
     has_priors,
@@ -50,11 +50,6 @@ class Score:
 
 def _score(metric: str, show: Callable[[Any, Any], str] = percent) -> Callable[[pd.Series], str]:
     return lambda line: show(line[f"{metric}_mean"], line[f"{metric}_std"])
-
-
-def external_header(column: str) -> str:
-    """`external_acc_ckplus` -> `ckplus ACC`: the header of an external set's column."""
-    return f"{external_name(column)} ACC"
 
 
 def _scores(with_val: bool, external: list[str]) -> list[Score]:
