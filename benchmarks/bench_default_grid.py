@@ -1,6 +1,6 @@
 """`ferbench run --all` on the real balanced sample, as a user types it: the product's promise
 that the default grid (every non-slow plugin, seeds 0-2) finishes within 10 minutes on a
-2-core machine, with the landmarks extra installed.
+2-core machine, in the default install.
 
 Run on a quiet machine: python -m pytest benchmarks/bench_default_grid.py --benchmark-enable -p no:cacheprovider -s
 It takes about 9 minutes, from a cold results folder.
@@ -8,20 +8,16 @@ It takes about 9 minutes, from a cold results folder.
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import time
 
 import pandas as pd
-import pytest
 
 BUDGET_S = 600
 
 
 def test_default_grid_within_ten_minutes(fer2013_path, tmp_path, benchmark) -> None:
-    if importlib.util.find_spec("mediapipe") is None:
-        pytest.skip('the default grid includes the landmark extractors: pip install -e ".[landmarks]"')
     out = tmp_path / "results"
     command = [sys.executable, "-m", "ferbench", "run", "--all", "--data", str(fer2013_path), "--out", str(out)]
 

@@ -3,12 +3,11 @@ pipeline named from 1, 3, 5 and 10 labelled faces per emotion (drawn from its tr
 20 draws per seed), against the full train map, seeds 0-2.
 
 Run: python -m pytest benchmarks/bench_naming.py --benchmark-enable -p no:cacheprovider -s
-(about 4 minutes with the landmarks extra; the table it prints is the README's).
+(about 4 minutes; the table it prints is the README's).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 
 import numpy as np
@@ -38,8 +37,6 @@ def _examples(labels: np.ndarray, per_emotion: int, rng: np.random.Generator) ->
 
 
 def test_naming_from_a_few_labelled_faces(fer2013_path, benchmark) -> None:
-    if importlib.util.find_spec("mediapipe") is None:
-        pytest.skip('the headline pipeline reads landmarks: pip install -e ".[landmarks]"')
     dataset, _ = load_dataset(fer2013_path)
     table: dict[str, list[float]] = {"train map": [], **{f"{k} per emotion": [] for k in PER_EMOTION}}
 

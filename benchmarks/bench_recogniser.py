@@ -8,7 +8,6 @@ Run: python -m pytest benchmarks/bench_recogniser.py --benchmark-enable -p no:ca
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
 
@@ -44,8 +43,6 @@ def one_core():
 
 @pytest.fixture(scope="module")
 def models(fer2013_path, tmp_path_factory) -> dict[str, Path]:
-    if importlib.util.find_spec("mediapipe") is None:
-        pytest.skip('the headline pipeline reads landmarks: pip install -e ".[landmarks]"')
     folder = tmp_path_factory.mktemp("models")
     return {
         name: ferbench.save_model(ferbench.train(*pairing, data=fer2013_path, seed=0), folder / f"{name}.fbm")

@@ -1,4 +1,4 @@
-"""Face-landmark expression geometry (mediapipe face mesh), alone and with a HOG block.
+"""Face-landmark expression geometry (MediaPipe's face mesh on LiteRT), alone and with a HOG block.
 
 Why: the main structure of pixel and HOG features in FER2013 is pose, identity and
 lighting, so their clusters barely follow emotion (about 22% cluster accuracy). Distances
@@ -6,19 +6,22 @@ between face-mesh landmarks, after a 3-D Procrustes alignment removes head pose,
 the expression itself (mouth, brows, eyes, nose) and cluster far better; a HOG block adds
 the texture geometry misses (teeth, wrinkles). See shared/notes/accuracy-findings.md.
 
-mediapipe is an optional extra (it pins numpy<2), so it is imported only when landmarks
-are detected: this module imports, and ferbench lists both extractors, without it.
+The face mesh is `ferbench_plugins.face_mesh`: MediaPipe 0.10.21's networks run by LiteRT,
+part of the default install. It is imported only when landmarks are detected, so this module
+imports, and ferbench lists both extractors (as unavailable), without the runtime.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import threading
 import warnings
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 from ferbench_plugins.classical import CappedPCA, HOGTransformer, to_uint8
-from ferbench_plugins.native_log import glog_notices_dropped
+from ferbench_plugins.face_mesh.model_files import LANDMARKER, ORIGIN, SHA256
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -27,9 +30,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ferbench import BuildContext, Concat, Extractor, hookimpl, shared_memo
 
-REQUIRES = ("mediapipe",)
-PRIOR = "mediapipe face mesh, pretrained on labelled face images (landmarks; no emotion labels)"
-INSTALL_HINT = 'pip install -e ".[landmarks]"'
+if TYPE_CHECKING:
+    from ferbench_plugins.face_mesh import FaceMesh
+
+REQUIRES = ("ai_edge_litert", "cv2")
+PRIOR = f"{ORIGIN}, pretrained on labelled face images (landmarks; no emotion labels)"
+INSTALL_HINT = "pip install ai-edge-litert opencv-python-headless (both in ferbench's default install)"
 
 UPSCALE = 192  # the face detector misses most faces at 48 px
 PAD = 64  # a border of the face's median grey: the detector needs context around the face
@@ -69,42 +75,42 @@ FEATURES: tuple[str, ...] = (*DISTANCES, "corner_lift", "corner_depth", "brow_sl
 
 def _canvas(face: np.ndarray, pad: int) -> np.ndarray:
     """A uint8 face, upscaled and padded with its median grey, as the RGB face mesh wants."""
-    import cv2  # installed with mediapipe
+    import cv2
 
     big = cv2.resize(face, (UPSCALE, UPSCALE), interpolation=cv2.INTER_LINEAR)
     big = cv2.copyMakeBorder(big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(np.median(face)))
     return cv2.cvtColor(big, cv2.COLOR_GRAY2RGB)
 
 
-def detect_landmarks(
-    images: np.ndarray, *, refine: bool = True, min_detection_confidence: float = 0.5
-) -> tuple[np.ndarray, np.ndarray]:
-    """Face-mesh landmarks [n, points, 3] in image-width units, and which faces were found.
+@functools.cache
+def _face_mesh(min_detection_confidence: float, thread: int) -> "FaceMesh":
+    """One face mesh per threshold and thread (an interpreter serves one thread at a time), kept
+    for the process: building its interpreters takes most of a second."""
+    from ferbench_plugins.face_mesh import FaceMesh
+
+    return FaceMesh(min_detection_confidence=min_detection_confidence)
+
+
+def detect_landmarks(images: np.ndarray, *, min_detection_confidence: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """Face-mesh landmarks [n, 468, 3] in image-width units, and which faces were found.
 
     Faces missed at the first try are retried at other pads with a lower threshold; rows of
     faces never found are left zero.
     """
-    from mediapipe.python.solutions.face_mesh import FaceMesh
+    from ferbench_plugins.face_mesh import N_LANDMARKS
 
     faces = to_uint8(np.asarray(images, dtype=np.float32))
-    shapes = np.zeros((len(faces), 478 if refine else 468, 3), np.float32)
+    shapes = np.zeros((len(faces), N_LANDMARKS, 3), np.float32)
     found = np.zeros(len(faces), bool)
-    with glog_notices_dropped():  # the graph logs start-up notices to fd 2, some from its own threads
-        for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
-            if found.all():
-                break
-            mesh = FaceMesh(
-                static_image_mode=True, max_num_faces=1, refine_landmarks=refine, min_detection_confidence=confidence
-            )
-            try:
-                for pad in pads:
-                    for i in np.flatnonzero(~found):
-                        result = mesh.process(_canvas(faces[i], pad))
-                        if result.multi_face_landmarks:
-                            shapes[i] = [(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark]
-                            found[i] = True
-            finally:
-                mesh.close()  # waits for the graph's threads, and what they still log
+    for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
+        if found.all():
+            break
+        mesh = _face_mesh(confidence, threading.get_ident())
+        for pad in pads:
+            for i in np.flatnonzero(~found):
+                landmarks = mesh(_canvas(faces[i], pad))
+                if landmarks is not None:
+                    shapes[i], found[i] = landmarks, True
     return shapes, found
 
 
@@ -154,9 +160,7 @@ def _digest(images: np.ndarray) -> str:
     return hashlib.blake2b(array.tobytes() + repr((array.shape, array.dtype)).encode(), digest_size=16).hexdigest()
 
 
-def cached_detection(
-    images: np.ndarray, *, refine: bool, min_detection_confidence: float
-) -> tuple[np.ndarray, np.ndarray]:
+def cached_detection(images: np.ndarray, *, min_detection_confidence: float) -> tuple[np.ndarray, np.ndarray]:
     """`detect_landmarks` through ferbench's shared memo: remembered in this process for the
     last few image sets, and across the worker processes of a run.
 
@@ -164,13 +168,12 @@ def cached_detection(
     on, and `landmarks` and `landmarks-hog` see the same images, so each set is detected once
     even when the two extractions run in different workers.
     """
-    from mediapipe import __version__ as mediapipe_version
 
     def detect() -> dict[str, np.ndarray]:
-        shapes, found = detect_landmarks(images, refine=refine, min_detection_confidence=min_detection_confidence)
+        shapes, found = detect_landmarks(images, min_detection_confidence=min_detection_confidence)
         return {"shapes": shapes, "found": found}
 
-    key = f"{_digest(images)}-{'refined' if refine else 'plain'}-{min_detection_confidence:g}-{mediapipe_version}"
+    key = f"{_digest(images)}-{min_detection_confidence:g}-litert-{SHA256[LANDMARKER][:16]}"
     memo = shared_memo("face-mesh", key, detect)
     return memo["shapes"], memo["found"]
 
@@ -182,14 +185,11 @@ class LandmarkGeometry(TransformerMixin, BaseEstimator):
     `detection_rate_` is the share of fit images with a face found.
     """
 
-    def __init__(self, refine_landmarks: bool = True, min_detection_confidence: float = 0.5) -> None:
-        self.refine_landmarks = refine_landmarks
+    def __init__(self, min_detection_confidence: float = 0.5) -> None:
         self.min_detection_confidence = min_detection_confidence
 
     def _detect(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return cached_detection(
-            images, refine=self.refine_landmarks, min_detection_confidence=self.min_detection_confidence
-        )
+        return cached_detection(images, min_detection_confidence=self.min_detection_confidence)
 
     def _raw_features(self, shapes: np.ndarray, found: np.ndarray) -> np.ndarray:
         aligned = np.repeat(self.template_[None], len(shapes), axis=0)  # missed: the mean shape

@@ -1,8 +1,9 @@
 """A native library's routine log notices kept out of a run's stderr.
 
-mediapipe's C++ graph logs start-up notices (XNNPACK, TFLite, the feedback manager) straight
-to file descriptor 2 in glog's format, past Python's warnings and absl's settings, some from
-its own threads at moments Python cannot see. Silencing fd 2 for a while after each face
+Native runtimes (LiteRT's TFLite interpreter; before it, mediapipe's C++ graph) log start-up
+notices (XNNPACK, TFLite, a feedback manager) straight to file descriptor 2, in glog's or
+TFLite's format, past Python's warnings and absl's settings, some from their own threads at
+moments Python cannot see. Silencing fd 2 for a while after each face
 still let one through now and then. Instead, around such code fd 2 becomes a pipe whose
 reader drops glog's info and warning lines and passes everything else on at once: errors,
 Python's own writes, a progress bar's redraws.
@@ -27,12 +28,21 @@ NOTICE = re.compile(
 _DRAIN_TIMEOUT_S = 5.0  # the reader ends when the pipe closes; never wait for it longer
 
 
+NOTICE_START = re.compile(rb"(?:[IW]\d{4} |INFO:|WARNING:)")  # TFLite writes "INFO: " and its message apart
+
+
 def _forward(read_end: int, destination: int) -> None:
+    pending = b""  # an unfinished line that may be a notice, held until its end arrives
     with os.fdopen(read_end, "rb", buffering=0) as source:
         while chunk := source.read(65536):
-            kept = NOTICE.sub(b"", chunk)
+            data = pending + chunk
+            line_start = data.rfind(b"\n") + 1
+            pending = data[line_start:] if NOTICE_START.match(data, line_start) else b""
+            kept = NOTICE.sub(b"", data[: len(data) - len(pending)])
             if kept:
                 os.write(destination, kept)
+    if kept := NOTICE.sub(b"", pending):
+        os.write(destination, kept)
 
 
 class _Fd2Filter:

@@ -107,5 +107,5 @@ def test_list_shows_what_each_plugin_knows_beforehand(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "Prior knowledge" in result.stdout
     lines = {line.split("│")[2].strip(): line for line in result.stdout.splitlines() if line.count("│") > 3}
-    assert "mediapipe face mesh" in lines["landmarks"] and "mediapipe face mesh" in lines["landmarks-hog"]
+    assert all("Google MediaPipe 0.10.21 face detector" in lines[name] for name in ("landmarks", "landmarks-hog"))
     assert lines["hog"].split("│")[4].strip() == "none"

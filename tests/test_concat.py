@@ -163,9 +163,7 @@ def test_concat_end_to_end_its_blocks_reach_the_clusterer(tmp_path):
     assert turtle.cluster_acc.item() > 0.5  # striped faces: each emotion lights its own rows
 
 
-@pytest.mark.landmarks
 def test_landmarks_hog_declares_its_geometry_and_hog_blocks():
-    pytest.importorskip("mediapipe", reason='mediapipe is an optional extra: pip install -e ".[landmarks]"')
     images = striped_faces(10).images.astype(np.float32) / 255  # no faces: the geometry block is constant
     extractor = load_plugins().get("extractor", "landmarks-hog").build(BuildContext())
     with warnings.catch_warnings():

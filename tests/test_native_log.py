@@ -28,6 +28,15 @@ def test_routine_notices_are_dropped_and_everything_else_passes(capfd):
     assert capfd.readouterr().err == ERROR.decode() + "progress 3/9\rPython's own line\n" + FEEDBACK.decode()
 
 
+def test_a_notice_written_in_two_pieces_is_dropped_whole(capfd):
+    """TFLite's logger writes its severity and its message with two calls."""
+    with glog_notices_dropped():
+        os.write(2, b"INFO: ")
+        os.write(2, b"Created TensorFlow Lite XNNPACK delegate for CPU.\n")
+        os.write(2, b"INFO: unfinished")  # when the block ends: still judged as a line
+    assert capfd.readouterr().err == ""
+
+
 def test_fd_2_is_itself_again_after_the_block(capfd):
     before = os.fstat(2)
     with glog_notices_dropped():
