@@ -33,6 +33,7 @@ MAX_MEMBER_BYTES = 4 << 30  # a foundation model's weights stay well below; a zi
 _CLUSTER = re.compile(r"-?[0-9]{1,9}")
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHORT = 60  # characters of a bad value quoted in a message
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -169,9 +170,6 @@ def _sections(own: dict[str, Any], keys: tuple[str, ...]) -> str | None:
         if not isinstance(section, dict):
             return f"manifest.{'.'.join(keys[:depth])} must be an object, not {short(section)}"
     return None
-
-
-_MISSING = object()
 
 
 def _typed(value: Any, hint: Any, where: str) -> str | None:
