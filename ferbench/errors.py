@@ -22,3 +22,9 @@ class DataError(FerbenchError):
 
 class PluginError(FerbenchError):
     """A plugin conflict or a request for a plugin that does not exist."""
+
+
+def one_line(error: BaseException, limit: int = 300) -> str:
+    """An exception as one line of a message: its type and text, whitespace folded, cut at `limit`."""
+    text = " ".join(f"{type(error).__name__}: {error}".split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

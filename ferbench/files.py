@@ -30,6 +30,14 @@ def write_atomically(path: Path, content: str | bytes) -> None:
         stream.write(content.encode("utf-8") if isinstance(content, str) else content)
 
 
+def check_writable(folder: Path) -> None:
+    """Make `folder` and write a file in it, removed at once: an OSError now, before the work,
+    rather than when its result is saved."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=folder, prefix=".ferbench-probe."):
+        pass
+
+
 def _umask() -> int:
     """The process's umask (reading it means setting it: it is put straight back)."""
     mask = os.umask(0o022)

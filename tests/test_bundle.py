@@ -4,7 +4,6 @@ file is one line naming it."""
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import sys
 import zipfile
@@ -20,8 +19,10 @@ from ferbench.data.sampling import normalise
 from ferbench.errors import FerbenchError
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import load_plugins
-from ferbench.recogniser.bundle import FORMAT_VERSION, load_model, read_manifest, save_model
+from ferbench.recogniser.bundle import load_model, read_manifest, save_model
+from ferbench.recogniser.manifest import FORMAT_VERSION
 from ferbench.recogniser.model import Recogniser
+from tests.model_files import rewritten, schema_changed
 from tests.plugin_files import write_distribution
 
 EMOTIONS = ("angry", "happy", "sad")
@@ -65,7 +66,8 @@ def trained(extractor, classifier, crops: np.ndarray, consumes: str = "features"
     fitted = classifier.fit(inputs, clusters)
     names = {0: "happy", 1: "sad", 2: "unknown", 3: "happy"}
     faces = {cluster: crops[clusters == cluster][:3] for cluster in range(4)}
-    manifest = {"plugins": {"extractor": "x", "classifier": "y"}, "scores": {"nmi": 0.25}, "naming": {"how": "test"}}
+    plugins = {"extractor": {"name": "x"}, "classifier": {"name": "y"}}
+    manifest = {"plugins": plugins, "scores": {"nmi": 0.25}, "naming": {"how": "test"}}
     return Recogniser(bare.extractor, fitted, consumes, "unit", EMOTIONS, names, faces, manifest)
 
 
@@ -99,28 +101,6 @@ def one_line_error(path: Path, **load) -> str:
     message = str(caught.value)
     assert "\n" not in message and str(path) in message
     return message
-
-
-def rewritten(path: Path, member: str, data: bytes | None) -> Path:
-    """A copy of the model file at `path` with `member` replaced by `data`, or left out for None."""
-    copy = path.with_name(f"changed-{path.name}")
-    with zipfile.ZipFile(path) as source, zipfile.ZipFile(copy, "w") as target:
-        for item in source.namelist():
-            if item != member:
-                target.writestr(item, source.read(item))
-        if data is not None:
-            target.writestr(member, data)
-    return copy
-
-
-def schema_changed(skops_data: bytes, **changes: str) -> bytes:
-    """The skops data with `changes` to the top object's entry, e.g. the class it names."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(skops_data)) as source, zipfile.ZipFile(buffer, "w") as target:
-        for item in source.namelist():
-            content = source.read(item)
-            target.writestr(item, json.dumps({**json.loads(content), **changes}) if item == "schema.json" else content)
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -172,11 +172,14 @@ def test_a_fer2013_csv_gives_its_rows_as_crops(tmp_path):
     np.testing.assert_array_equal(np.stack([r.crop for r in records]), faces)
 
 
-def test_a_csv_with_a_bad_row_is_one_failure_naming_the_line(tmp_path):
-    path = write_csv(tmp_path / "faces.csv", [(0, np.zeros((48, 48), np.uint8))], bad_row="3,1 2 3,Training")
-    [failure] = read_faces([path])
-    assert isinstance(failure, InputFailure) and failure.source == str(path)
-    assert failure.reason.startswith("line 3: ") and "\n" not in failure.reason
+def test_a_csv_with_a_bad_row_skips_it_in_one_line_naming_the_row(tmp_path):
+    face = np.full((48, 48), 7, np.uint8)
+    path = write_csv(tmp_path / "faces.csv", [(0, face)], bad_row="3,1 2 3,Training")
+    path.write_text(path.read_text() + f"4,{' '.join(['9'] * 2304)},Training\n")
+    good, failure, after = read_faces([path])
+    assert [good.source, after.source] == [f"{path}#row 1", f"{path}#row 3"]
+    np.testing.assert_array_equal(after.crop, np.full((48, 48), 9, np.uint8))
+    assert str(failure) == f"{path}#row 2: line 3: expected 2304 pixel values, found 3"
 
 
 def test_annotate_draws_the_box(astronaut):

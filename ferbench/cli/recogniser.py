@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
@@ -15,10 +16,12 @@ from rich.table import Table
 from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
 from ferbench.cli.terminal import console, errors, note, warn
 from ferbench.errors import FerbenchError
-from ferbench.files import write_atomically
+from ferbench.files import check_writable, write_atomically
 from ferbench.recogniser import naming
 from ferbench.recogniser.annotate import write_annotated
 from ferbench.recogniser.bundle import load_model, save_model
+from ferbench.recogniser.inputs import FaceCrop
+from ferbench.recogniser.manifest import recorded
 from ferbench.recogniser.model import Recogniser
 from ferbench.recogniser.predict import NO_FACE
 from ferbench.recogniser.training import FIT_ON, Pairing, train, train_selected
@@ -106,6 +109,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def command_train(args: argparse.Namespace) -> int:
     named = (args.extractor, args.clusterer, args.classifier)
     data = args.data or os.environ.get(DATA_ENV) or None
+    _check_model_path(Path(args.model), "--model")  # before the fit, which may take minutes
     if args.from_run:
         if any(named):
             raise FerbenchError("--from trains the run's selected pipeline: leave out -e, -c and -k")
@@ -136,33 +140,38 @@ def command_train(args: argparse.Namespace) -> int:
 
 
 def describe(recogniser: Recogniser, path: Path) -> Table:
-    """What a model is: pipeline, data, scores, and the name of each cluster."""
+    """What a model is: pipeline, data, scores, and the name of each cluster ("?" for what a
+    model built in Python did not record)."""
     manifest = recogniser.manifest
-    plugins = manifest["plugins"]
     table = Table(title=f"ferbench model: {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)", show_header=False)
     table.add_column(style="bold")
     table.add_column()
+    kinds = ("extractor", "clusterer", "classifier")
     table.add_row(
-        "pipeline", escape(" → ".join(plugins[kind]["name"] for kind in ("extractor", "clusterer", "classifier")))
+        "pipeline", escape(" → ".join(recorded(manifest, "plugins", kind, "name", default="?") for kind in kinds))
     )
-    data = manifest["dataset"]
-    name = "generated synthetic faces, NOT FER2013" if data["synthetic"] else data["name"]
-    table.add_row("data", escape(f"{name}, fingerprint {data['fingerprint']}"))
-    training = manifest["training"]
-    table.add_row("fitted on", f"{training['faces']:,} faces, seed {training['seed']} ({training['fit_on']})")
-    scores = manifest.get("scores")
-    if scores:
+    if recorded(manifest, "dataset", "synthetic", default=False):
+        name = "generated synthetic faces, NOT FER2013"
+    else:
+        name = recorded(manifest, "dataset", "name", default="?")
+    table.add_row("data", escape(f"{name}, fingerprint {recorded(manifest, 'dataset', 'fingerprint', default='?')}"))
+    faces, seed, fit_on = (recorded(manifest, "training", key, default="?") for key in ("faces", "seed", "fit_on"))
+    faces = f"{faces:,}" if isinstance(faces, int) else faces
+    table.add_row("fitted on", escape(f"{faces} faces, seed {seed} ({fit_on})"))
+    scores = manifest.get("scores") or {}
+    if {"val_acc", "test_acc", "cluster_acc"} <= set(scores):
         held_out = f"val ACC {100 * scores['val_acc']:.1f}%, test ACC {100 * scores['test_acc']:.1f}%"
         table.add_row("scores", held_out + f" (cluster ACC {100 * scores['cluster_acc']:.1f}% on train)")
     else:
-        table.add_row("scores", "none held out (--fit-on all)")
-    table.add_row("naming", escape(manifest["naming"]["summary"]))
+        table.add_row("scores", "none held out (--fit-on all)" if fit_on == "all" else "none recorded")
+    table.add_row("naming", escape(recorded(manifest, "naming", "summary", default="not recorded")))
     table.add_row("clusters", escape(", ".join(f"{c}={recogniser.names[c]}" for c in recogniser.clusters)))
     return table
 
 
 def command_name(args: argparse.Namespace) -> int:
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
+    _check_model_path(Path(args.output or args.model), "--output" if args.output else "MODEL")
     if args.names:
         recogniser = naming.by_person(recogniser, naming.parse_names(args.names, recogniser))
     elif args.examples:
@@ -172,9 +181,15 @@ def command_name(args: argparse.Namespace) -> int:
     else:
         page = naming.write_cluster_page(recogniser, args.page or Path(args.model).with_suffix(".clusters.html"))
         note(f"each cluster's nearest faces: {page}")
-        if not sys.stdin.isatty():
+        if sys.stdin is None or sys.stdin.closed or not sys.stdin.isatty():  # None: started with stdin closed
             raise FerbenchError("naming at a prompt needs a terminal: pass --names C=EMOTION,... or --examples DIR")
-        names = naming.ask_names(recogniser, input, lambda message: errors.print(escape(message), highlight=False))
+        try:
+            names = naming.ask_names(recogniser, input, lambda message: errors.print(escape(message), highlight=False))
+        except EOFError:  # Ctrl-D
+            raise FerbenchError(
+                f"no names given (input ended at the prompt); {args.model} is unchanged: run `ferbench name` again, "
+                "or pass --names C=EMOTION,..."
+            ) from None
         recogniser = naming.by_person(recogniser, names)
     path = save_model(recogniser, args.output or args.model)
     console.print(describe(recogniser, path))
@@ -182,10 +197,12 @@ def command_name(args: argparse.Namespace) -> int:
 
 
 def command_predict(args: argparse.Namespace) -> int:
-    if args.every <= 0:
+    if not (args.every > 0 and math.isfinite(args.every)):
         raise FerbenchError(f"--every must be a positive number of seconds, got {args.every:g}")
     if args.output and Path(args.output).suffix.lower() not in OUTPUTS:
         raise FerbenchError(f"--output {args.output}: choose a .csv or .json file")
+    if args.annotate and Path(args.annotate).exists() and not Path(args.annotate).is_dir():
+        raise FerbenchError(f"--annotate {args.annotate}: is a file; name a folder for the annotated pictures")
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=errors, transient=True) as bar:
         reading = bar.add_task("reading inputs")
@@ -203,12 +220,34 @@ def command_predict(args: argparse.Namespace) -> int:
         _write_rows(frame, Path(args.output))
         console.print(f"Rows: {args.output}", highlight=False)
     if args.annotate:
-        for written in write_annotated(predicted.labelled, args.annotate):
-            if isinstance(written, Path):
-                continue
-            errors.print(f"[red]failed:[/] {escape(str(written))}", highlight=False)
-        console.print(f"Annotated pictures: {args.annotate}", highlight=False)
+        _annotate(predicted.labelled, args.annotate)
     return EXIT_FAILED_INPUTS if predicted.failures else 0
+
+
+def _annotate(labelled: list[tuple[FaceCrop, str]], folder: str) -> None:
+    pictures = 0
+    for written in write_annotated(labelled, folder):
+        if isinstance(written, Path):
+            pictures += 1
+        else:
+            errors.print(f"[red]failed:[/] {escape(str(written))}", highlight=False)
+    if pictures:
+        console.print(f"Annotated pictures: {folder} ({pictures})", highlight=False)
+    else:
+        note(
+            f"--annotate {folder}: nothing to draw, so nothing written: faces read whole (48x48 images, CSV rows, "
+            "--no-detect) have no box"
+        )
+
+
+def _check_model_path(path: Path, option: str) -> None:
+    """A model file can be written at `path` (its folder is made): said now, not after the work."""
+    if path.is_dir():
+        raise FerbenchError(f"{option} {path}: is a folder; name a file in it, e.g. {path / 'model.fbm'}")
+    try:
+        check_writable(path.parent)
+    except OSError as error:
+        raise FerbenchError(f"{option} {path}: cannot write there: {error.strerror or error}") from None
 
 
 def _faces_table(frame: pd.DataFrame) -> Table:

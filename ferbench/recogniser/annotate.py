@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from ferbench.files import write_atomically
+from ferbench.recogniser import animation
 from ferbench.recogniser.faces import Box
-from ferbench.recogniser.inputs import FaceCrop, InputFailure, load_image, open_video
+from ferbench.recogniser.inputs import GIF_SUFFIXES, FaceCrop, InputFailure, load_image, open_video
 
 COLOUR = (0, 200, 0)  # BGR
 TEXT_COLOUR = (0, 0, 0)
@@ -40,9 +41,9 @@ def write_annotated(labelled: Iterable[tuple[FaceCrop, str]], folder: str | Path
     written whole or not at all; yields its path, or why its picture could not be read again.
 
     Give (crop, label) pairs in read_faces's order, so that a picture's faces come together.
-    Crops without a box (48x48 images, CSV rows, detect=False) are the whole picture: skipped."""
+    Crops without a box (48x48 images, CSV rows, detect=False) are the whole picture: skipped.
+    The folder is made for the first picture written: with none, there is no folder."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     pictures = _Pictures()
     used: set[str] = set()
     boxed = ((crop, label) for crop, label in labelled if crop.box is not None)
@@ -53,6 +54,7 @@ def write_annotated(labelled: Iterable[tuple[FaceCrop, str]], folder: str | Path
                 yield InputFailure(path, "cannot be read again to annotate it")
                 continue
             target = folder / _unique(_file_name(path, frame_s), used)
+            folder.mkdir(parents=True, exist_ok=True)
             _, png = cv2.imencode(".png", annotate(image, [(crop.box, label) for crop, label in group]))
             write_atomically(target, png.tobytes())
             yield target
@@ -70,6 +72,11 @@ class _Pictures:
         self._next = 0  # the index of the frame the open capture reads next
 
     def read(self, path: str, frame_s: float | None) -> np.ndarray | None:
+        if path.lower().endswith(GIF_SUFFIXES):
+            try:
+                return animation.frame_at(path, frame_s)
+            except Exception:  # Pillow's decoders raise many types on a broken file
+                return None
         if frame_s is None:
             try:
                 return load_image(path)

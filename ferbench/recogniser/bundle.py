@@ -39,6 +39,7 @@ import re
 import zipfile
 import zlib
 from contextlib import contextmanager
+from dataclasses import asdict
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -46,14 +47,16 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ferbench.errors import FerbenchError
+from ferbench.errors import one_line as _one_line
 from ferbench.files import atomic_writer
 from ferbench.plugins.registry import ENTRY_POINT_GROUP, load_plugins
+from ferbench.recogniser.consistency import check_archive, check_members, check_recogniser
+from ferbench.recogniser.manifest import FACES as _FACES
+from ferbench.recogniser.manifest import FORMAT_VERSION, ROLES, ModelManifest, parse_manifest
+from ferbench.recogniser.manifest import MANIFEST as _MANIFEST
 from ferbench.recogniser.model import Recogniser
 
-FORMAT_VERSION = 1
-ROLES = ("extractor", "classifier")
 TRUSTED_TYPES_ATTRIBUTE = "FERBENCH_TRUSTED_TYPES"
-_MANIFEST, _FACES = "manifest.json", "faces.npz"
 _TRUSTED_PACKAGES = {"sklearn", "numpy", "scipy", "ferbench", "ferbench_plugins"}
 _LOCAL_PLUGIN = re.compile(r"ferbench_local_plugin_(.+)_[0-9a-f]{8}")  # see ferbench.plugins.registry
 _CALLING_NODE = "ConstructorFromReduceNode"  # skops's node that calls a named callable on loading
@@ -65,8 +68,11 @@ def save_model(recogniser: Recogniser, path: str | Path) -> Path:
     try:
         with atomic_writer(path) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
             estimators = {role: _write_estimator(archive, path, role, getattr(recogniser, role)) for role in ROLES}
+            document = json.dumps(_manifest(recogniser, estimators), indent=2)
+            parse_manifest(path, json.loads(document))  # a file written is a file that loads
+            check_recogniser(path, recogniser)
             archive.writestr(_FACES, _faces_bytes(recogniser.faces))
-            archive.writestr(_MANIFEST, json.dumps(_manifest(recogniser, estimators), indent=2))
+            archive.writestr(_MANIFEST, document)
     except OSError as error:
         raise FerbenchError(f"cannot save {path}: {error.strerror or error}") from None
     return path
@@ -76,7 +82,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     """What a model file says of itself, with nothing in it loaded (see the module docstring)."""
     path = Path(path)
     with _reading(path) as archive:
-        return _read_manifest(path, archive)
+        return asdict(_read_manifest(path, archive))
 
 
 def load_model(
@@ -90,17 +96,27 @@ def load_model(
     path = Path(path)
     _load_plugin_files(path, plugins)
     with _reading(path) as archive:
-        storage, fields = _loading_fields(path, _read_manifest(path, archive))
-        stored = {role: _member(path, archive, storage[role]["skops"]) for role in ROLES}
+        manifest = _read_manifest(path, archive)
+        stored = {role: _member(path, archive, manifest.estimators[role].skops) for role in ROLES}
         types = {role: _types(path, role, data) for role, data in stored.items()}
         if trusted is not True:
             _check_trust(path, stored, types, trusted or ())
         estimators = {
-            role: _load_estimator(path, archive, role, stored[role], types[role], storage[role]["torch"])
+            role: _load_estimator(path, archive, role, stored[role], types[role], manifest.estimators[role].torch)
             for role in ROLES
         }
         faces = _faces(path, _member(path, archive, _FACES))
-    return Recogniser(**estimators, **fields, faces=faces)
+    recogniser = Recogniser(
+        **estimators,
+        consumes=manifest.consumes,
+        normalisation=manifest.normalisation,
+        emotions=tuple(manifest.emotions),
+        names=manifest.clusters,
+        faces=faces,
+        manifest=manifest.manifest,
+    )
+    check_recogniser(path, recogniser)
+    return recogniser
 
 
 def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator: Any) -> dict[str, Any]:
@@ -149,7 +165,8 @@ def _faces(path: Path, data: bytes) -> dict[int, np.ndarray]:
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             return {int(cluster): stored[cluster] for cluster in stored.files}
-    except ValueError as error:  # a name that is no cluster id, or an array that needs pickle
+    except (ValueError, MemoryError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
+        # a name that is no cluster id, an array that needs pickle, a header claiming a huge shape
         raise FerbenchError(f"{path}: cannot read {_FACES}: {_one_line(error)}") from None
 
 
@@ -180,40 +197,21 @@ def _member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
         return archive.read(name)
     except KeyError:
         raise FerbenchError(f"{path}: the model file has no {name}; it is incomplete or not a ferbench model") from None
+    except (NotImplementedError, RuntimeError) as error:  # a compression method zipfile lacks, a password
+        raise FerbenchError(f"{path}: cannot read {name}: {_one_line(error)}") from None
 
 
-def _read_manifest(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
+def _read_manifest(path: Path, archive: zipfile.ZipFile) -> ModelManifest:
+    """The manifest checked against its schema (see `ferbench.recogniser.manifest`) and against
+    the members the file holds."""
+    check_archive(path, archive)
     try:
-        manifest = json.loads(_member(path, archive, _MANIFEST))
-    except ValueError as error:
-        raise FerbenchError(f"{path}: {_MANIFEST} is not JSON ({error})") from None
-    version = manifest.get("format_version") if isinstance(manifest, dict) else None
-    if version is None:
-        raise FerbenchError(f"{path}: {_MANIFEST} has no format_version; not a ferbench model file")
-    if version != FORMAT_VERSION:
-        raise FerbenchError(
-            f"{path}: written by ferbench format {version}; this ferbench reads format {FORMAT_VERSION}"
-        )
+        data = json.loads(_member(path, archive, _MANIFEST))
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested past Python's stack
+        raise FerbenchError(f"{path}: {_MANIFEST} is not JSON ({_one_line(error)})") from None
+    manifest = parse_manifest(path, data)
+    check_members(path, archive, manifest)
     return manifest
-
-
-def _loading_fields(path: Path, manifest: dict[str, Any]) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
-    """How each estimator is stored, and the recogniser's fields, from a manifest checked for shape."""
-    try:
-        storage = {
-            role: {"skops": str(stored["skops"]), "torch": {str(a): str(m) for a, m in stored["torch"].items()}}
-            for role, stored in ((role, manifest["estimators"][role]) for role in ROLES)
-        }
-        fields = dict(
-            consumes=str(manifest["consumes"]),
-            normalisation=str(manifest["normalisation"]),
-            emotions=tuple(str(emotion) for emotion in manifest["emotions"]),
-            names={int(cluster): str(name) for cluster, name in manifest["names"].items()},
-            manifest=dict(manifest["manifest"]),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise FerbenchError(f"{path}: {_MANIFEST} is malformed ({_one_line(error)})") from None
-    return storage, fields
 
 
 def _check_trust(path: Path, stored: dict[str, bytes], types: dict[str, list[str]], trusted: Sequence[str]) -> None:
@@ -251,7 +249,7 @@ def _called(path: Path, role: str, data: bytes) -> set[str]:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as skops_archive:
             pending = [json.loads(skops_archive.read("schema.json"))]
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error) as error:
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, RecursionError) as error:
         raise FerbenchError(f"{path}: cannot read the {role}: {_one_line(error)}") from None
     called = set()
     while pending:
@@ -335,7 +333,3 @@ def _missing_module(path: Path, role: str, module: str) -> str:
 
 def _type_name(estimator: Any) -> str:
     return f"{type(estimator).__module__}.{type(estimator).__qualname__}"
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())

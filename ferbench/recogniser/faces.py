@@ -46,6 +46,32 @@ class Box(NamedTuple):
     height: int
 
 
+def as_pixels(array: np.ndarray) -> np.ndarray:
+    """uint8 pixels of an array a person hands over, never a silent cast: uint8 as it is, any
+    integer type whose values are all 0-255, floats in [0, 1] (scaled by 255 and rounded, as
+    scikit-image and most deep-learning code keep images); anything else is a one-line ValueError."""
+    array = np.asarray(array)
+    if array.size == 0:
+        raise ValueError(f"an image needs pixels: this array is empty ({list(array.shape)})")
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"pixels must be uint8 0-255 or floats in [0, 1], not {array.dtype} {list(array.shape)}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError("pixels must be finite numbers: the array holds NaN or infinity")
+    low, high = array.min(), array.max()
+    if array.dtype.kind == "f":
+        if low < 0 or high > 1:
+            raise ValueError(
+                f"float pixels must lie in [0, 1], these run from {low:g} to {high:g}: divide 0-255 values by 255, "
+                "or pass uint8"
+            )
+        return np.rint(array * 255).astype(np.uint8)
+    if low < 0 or high > 255:
+        raise ValueError(f"{array.dtype} pixels must lie in 0-255, these run from {low} to {high}")
+    return array.astype(np.uint8)
+
+
 def to_grey(image: np.ndarray) -> np.ndarray:
     """uint8 [h, w] of a grey, BGR or BGRA uint8 image (OpenCV's channel order; an RGB image only
     swaps the red and blue weights, which the detector does not notice)."""

@@ -1,6 +1,7 @@
 """Turn what a user points `ferbench predict` at into 48x48 face crops, one record at a time.
 
-Inputs are image files, folders (searched recursively), FER2013-format CSV files and videos.
+Inputs are image files, folders (searched recursively), FER2013-format CSV files, videos and
+animated GIFs (read as short videos, see `ferbench.recogniser.animation`).
 The records stream: a long video is decoded frame by frame and never held whole, and each
 record keeps only its 48x48 crop plus where it came from (file, video time, box), which is
 enough for `ferbench.recogniser.annotate` to read the picture again. A problem with one input
@@ -17,15 +18,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ferbench.data.csv_loader import load_fer2013_csv
 from ferbench.data.dataset import IMAGE_SIDE
 from ferbench.data.folder_loader import IMAGE_SUFFIXES
-from ferbench.errors import DataError
+from ferbench.errors import one_line
+from ferbench.recogniser import animation
+from ferbench.recogniser.csv_faces import csv_rows
 from ferbench.recogniser.faces import Box, as_crop, crop_face, detect_faces, to_grey
 
+PICTURE_SUFFIXES = (*IMAGE_SUFFIXES, ".webp", ".tif", ".tiff")  # what OpenCV's wheel decodes
+GIF_SUFFIXES = (".gif",)
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 UNKNOWN_KIND = "not an image, video or FER2013 CSV"
+MISSING = "no such file or folder"
 
 # FFmpeg's messages about a broken video ("moov atom not found") would interleave with the one line
 # each failure gets. OpenCV reads this once, when its FFmpeg backend starts; a user's setting wins.
@@ -93,7 +98,7 @@ def read_faces(
     """
     if isinstance(paths, str | Path):
         raise TypeError("paths must be a sequence of paths, not one path")
-    if not every > 0:
+    if not 0 < every < float("inf"):
         raise ValueError(f"every must be a positive number of seconds, got {every}")
     return _read_paths(paths, detect, every, progress or (lambda source: None))
 
@@ -141,7 +146,7 @@ def _read_path(path: Path, detect: bool, every: float, tell: Callable[[str], Non
     elif path.exists():
         yield from _read_file(path, detect, every, tell)
     else:
-        yield InputFailure(str(path), "no such file or folder")
+        yield InputFailure(str(path), MISSING)
 
 
 def _folder_files(root: Path) -> list[Path]:
@@ -155,9 +160,10 @@ def _folder_files(root: Path) -> list[Path]:
 
 
 def _kind(name: str) -> str | None:
-    """The kind of file a name says: image, video or csv; None for any other."""
+    """The kind of file a name says: image, gif, video or csv; None for any other."""
     name = name.lower()
-    for kind, suffixes in (("image", IMAGE_SUFFIXES), ("video", VIDEO_SUFFIXES), ("csv", CSV_SUFFIXES)):
+    kinds = (("image", PICTURE_SUFFIXES), ("gif", GIF_SUFFIXES), ("video", VIDEO_SUFFIXES), ("csv", CSV_SUFFIXES))
+    for kind, suffixes in kinds:
         if name.endswith(suffixes):
             return kind
     return None
@@ -168,11 +174,16 @@ def _read_file(path: Path, detect: bool, every: float, tell: Callable[[str], Non
     if kind is None:
         yield InputFailure(str(path), UNKNOWN_KIND)
         return
+    if not path.is_file():  # reading a pipe would wait for a writer for ever
+        yield InputFailure(str(path), "not a regular file (a pipe, socket or device)" if path.exists() else MISSING)
+        return
     tell(str(path))
     if kind == "image":
         yield from _read_image(path, detect)
     elif kind == "video":
         yield from _read_video(path, detect, every, tell)
+    elif kind == "gif":
+        yield from _read_gif(path, detect, every, tell)
     else:
         yield from _read_csv(path)
 
@@ -227,15 +238,30 @@ def _sampled_frames(capture: cv2.VideoCapture, step: float) -> Iterator[tuple[in
         index += 1
 
 
-def _read_csv(path: Path) -> Iterator[Record]:
+def _read_gif(path: Path, detect: bool, every: float, tell: Callable[[str], None]) -> Iterator[Record]:
+    """A still GIF as a picture; an animated one as a short video, a frame every `every` s."""
+    start = None
     try:
-        dataset = load_fer2013_csv(path)
-    except DataError as error:
-        where = f"line {error.line}: " if error.line is not None else ""
-        yield InputFailure(str(path), where + error.reason)
-        return
-    for row, image in enumerate(dataset.images, start=1):
-        yield FaceCrop(str(path), image, row=row)
+        if animation.frame_count(path) == 1:
+            yield from faces_in(animation.frame_at(path, None), str(path), None, detect)
+            return
+        for start, frame in animation.sampled_frames(path, every):
+            tell(f"{path} at {start:.1f}s")
+            yield from faces_in(frame, str(path), start, detect)
+    except Exception as error:  # Pillow's decoders raise many types on a broken file
+        after = "" if start is None else f" after {start:.1f}s"
+        yield InputFailure(str(path), f"cannot be decoded as a GIF{after}: {one_line(error)}")
+
+
+def _read_csv(path: Path) -> Iterator[Record]:
+    """Each good row's face; a bad row is one failure naming it, and the rows after it go on."""
+    for row, line, read in csv_rows(path):
+        if isinstance(read, np.ndarray):
+            yield FaceCrop(str(path), read, row=row)
+        elif row is None:
+            yield InputFailure(str(path), read)
+        else:
+            yield InputFailure(f"{path}#row {row}", f"line {line}: {read}")
 
 
 def faces_in(image: np.ndarray, path: str, frame_s: float | None, detect: bool) -> Iterator[FaceCrop | NoFace]:

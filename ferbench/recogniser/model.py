@@ -18,6 +18,7 @@ import pandas as pd
 from ferbench.data.dataset import IMAGE_SIDE
 from ferbench.data.sampling import normalise
 from ferbench.errors import FerbenchError
+from ferbench.recogniser.faces import as_pixels
 from ferbench.recogniser.predict import Input, Predicted, predict_records, records
 
 UNKNOWN = "unknown"  # the name of a cluster nobody named, and of a face in one
@@ -75,7 +76,7 @@ class Recogniser:
         crops = np.asarray(crops)
         if crops.ndim != 3 or crops.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
             raise ValueError(f"face crops must be [n, {IMAGE_SIDE}, {IMAGE_SIDE}], got {list(crops.shape)}")
-        images = normalise(crops.astype(np.uint8), self.normalisation)
+        images = normalise(as_pixels(crops), self.normalisation)
         return images if self.consumes == "images" else self.extractor.transform(images)
 
     def classify_crops(self, crops: np.ndarray) -> CropPredictions:
@@ -103,10 +104,14 @@ class Recogniser:
         """One row per face in photos, folders, FER2013 CSVs, videos (a frame every `every` s) or
         uint8 arrays: source, frame_s, face (the box x,y,w,h; empty for a crop used whole),
         emotion, cluster, and p_<emotion> where the classifier gives probabilities. A stack of
-        crops [n, 48, 48] is n faces. Pictures with no face get a row saying so; inputs that
+        crops [n, 48, 48] is n faces. Arrays hold uint8 pixels, integers 0-255 or floats in [0, 1]
+        (see `ferbench.recogniser.faces.as_pixels`). Pictures with no face get a row saying so; inputs that
         cannot be read raise one FerbenchError."""
         if isinstance(inputs, np.ndarray) and inputs.ndim == 3 and inputs.shape[1:] == (IMAGE_SIDE, IMAGE_SIDE):
-            inputs = list(inputs)  # a stack of face crops
+            try:
+                inputs = list(as_pixels(inputs))  # a stack of face crops, its pixels checked once
+            except ValueError as error:
+                raise FerbenchError(f"face crops {list(inputs.shape)}: {error}") from None
         items = [inputs] if isinstance(inputs, (str, Path, np.ndarray)) else list(inputs)
         predicted = self.predict_all(items, detect=detect, every=every)
         if predicted.failures:

@@ -13,6 +13,7 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
+from ferbench.recogniser.faces import as_pixels
 from ferbench.recogniser.inputs import FaceCrop, InputFailure, NoFace, Record, faces_in, read_faces
 
 NO_FACE = "no face found"
@@ -42,13 +43,13 @@ Input = str | Path | np.ndarray
 def records(
     inputs: Sequence[Input], *, detect: bool = True, every: float = 1.0, progress: Callable[[str], None] | None = None
 ) -> Iterator[Record]:
-    """Each input in turn: a path through `read_faces`, an array (a uint8 image, grey or colour)
-    as a picture of its own, named by its position."""
+    """Each input in turn: a path through `read_faces`, an array (an image, grey or colour, of
+    pixels `as_pixels` accepts) as a picture of its own, named by its position."""
     for index, item in enumerate(inputs):
         if isinstance(item, np.ndarray):
             try:
-                yield from faces_in(np.asarray(item, dtype=np.uint8), f"array {index}", None, detect)
-            except ValueError as error:  # not an image's shape
+                yield from faces_in(as_pixels(item), f"array {index}", None, detect)
+            except ValueError as error:  # not an image's shape, or not pixels
                 yield InputFailure(f"array {index}", str(error))
         else:
             yield from read_faces([item], detect=detect, every=every, progress=progress)
