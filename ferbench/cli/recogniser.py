@@ -6,22 +6,23 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
 from ferbench.cli.terminal import console, errors, note, warn
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
-from ferbench.recogniser import naming
-from ferbench.recogniser.annotate import write_annotated
-from ferbench.recogniser.bundle import load_model, save_model
-from ferbench.recogniser.model import Recogniser
-from ferbench.recogniser.predict import NO_FACE
-from ferbench.recogniser.training import FIT_ON, Pairing, train, train_selected
+from ferbench.recogniser import FIT_ON
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ferbench.recogniser.model import Recogniser
+
+# Each command imports the recogniser's modules when it runs: `predict` needs neither training nor naming.
 
 MODEL_SUFFIX = ".fbm"
 TRUST_HELP = "load types the model file holds that are neither ferbench's nor scikit-learn's (only for files you trust)"
@@ -104,6 +105,9 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def command_train(args: argparse.Namespace) -> int:
+    from ferbench.recogniser.bundle import save_model
+    from ferbench.recogniser.training import Pairing, train, train_selected
+
     named = (args.extractor, args.clusterer, args.classifier)
     data = args.data or os.environ.get(DATA_ENV) or None
     if args.from_run:
@@ -162,6 +166,9 @@ def describe(recogniser: Recogniser, path: Path) -> Table:
 
 
 def command_name(args: argparse.Namespace) -> int:
+    from ferbench.recogniser import naming
+    from ferbench.recogniser.bundle import load_model, save_model
+
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
     if args.names:
         recogniser = naming.by_person(recogniser, naming.parse_names(args.names, recogniser))
@@ -186,6 +193,10 @@ def command_predict(args: argparse.Namespace) -> int:
         raise FerbenchError(f"--every must be a positive number of seconds, got {args.every:g}")
     if args.output and Path(args.output).suffix.lower() not in OUTPUTS:
         raise FerbenchError(f"--output {args.output}: choose a .csv or .json file")
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ferbench.recogniser.bundle import load_model
+
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=errors, transient=True) as bar:
         reading = bar.add_task("reading inputs")
@@ -203,6 +214,8 @@ def command_predict(args: argparse.Namespace) -> int:
         _write_rows(frame, Path(args.output))
         console.print(f"Rows: {args.output}", highlight=False)
     if args.annotate:
+        from ferbench.recogniser.annotate import write_annotated
+
         for written in write_annotated(predicted.labelled, args.annotate):
             if isinstance(written, Path):
                 continue
@@ -212,6 +225,10 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def _faces_table(frame: pd.DataFrame) -> Table:
+    import pandas as pd
+
+    from ferbench.recogniser.predict import NO_FACE
+
     faces = int((frame["emotion"] != NO_FACE).sum())
     table = Table(
         title=f"ferbench predict: {faces} face{'s' if faces != 1 else ''} in {frame['source'].nunique()} inputs"
