@@ -2,13 +2,13 @@
 
 Plugins need only the names imported here. The Python entry point (`run`, `load_results`,
 `train`, `save_model`, `load_model` and `SplitSettings`, see `ferbench.api`) is loaded on first use, so
-that importing ferbench in a plugin or a worker stays cheap; so is `Concat`, the extractor that joins
-others and declares their column blocks (see `ferbench.plugins.concat`).
+that importing ferbench in a plugin, a worker or a command that computes nothing stays cheap; so are
+`Concat`, the extractor that joins others and declares their column blocks (see
+`ferbench.plugins.concat`), and `shared_memo` (see `ferbench.engine.memo`).
 """
 
 from typing import Any
 
-from ferbench.engine.memo import shared_memo
 from ferbench.plugins.hookspecs import hookimpl
 from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Resolver
 
@@ -21,6 +21,7 @@ _LAZY = {
     "save_model": "ferbench.api",
     "SplitSettings": "ferbench.data.sampling",
     "Concat": "ferbench.plugins.concat",
+    "shared_memo": "ferbench.engine.memo",
 }
 __all__ = [
     "BuildContext",

@@ -2,6 +2,10 @@
 
 User mistakes (bad data, unknown plugin, bad option) end in one line on stderr and exit
 code 2; a grid with failed pairings exits 1; `--debug` shows tracebacks.
+
+The parser is built from light modules only, and each command imports what it computes with
+when it runs: `--help`, `list` and `predict` do not wait for the engine, the reports or torch
+(tests/test_cold_start.py, benchmarks/bench_cold_start.py).
 """
 
 from __future__ import annotations
@@ -11,32 +15,24 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__, api
+from ferbench import __version__
 from ferbench.cli import plugin as plugin_commands
 from ferbench.cli import recogniser as recogniser_commands
+from ferbench.cli import results as results_commands
 from ferbench.cli.data import DATA_ENV, add_data_command, add_sample_options, command_data, split_settings
-from ferbench.cli.progress import RichProgress
+from ferbench.cli.results import DEFAULT_OUT, REPORT_NAME
 from ferbench.cli.terminal import console, errors, note, print_warnings, warn
-from ferbench.engine.coordinator import CACHE_DIR
-from ferbench.engine.executors import JOBS_ENV
-from ferbench.engine.stage_cache import StageCache
+from ferbench.engine.config import JOBS_ENV
 from ferbench.errors import FerbenchError
-from ferbench.files import write_atomically
-from ferbench.plugins.registry import PluginRegistry, load_plugins
-from ferbench.report import formats
-from ferbench.report.formats import FORMATS
-from ferbench.report.leaderboard import SORT_KEYS
-from ferbench.report.terminal_table import render_leaderboard
-from ferbench.report.views import load_views
-from ferbench.storage.columns import EXTERNAL_PREFIX
 
-DEFAULT_OUT = "results"
-REPORT_NAME = "report.html"
+if TYPE_CHECKING:
+    from ferbench.plugins.registry import PluginRegistry
+
 EXIT_FAILED_PAIRINGS = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -192,70 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
     add_data_command(commands)
 
-    cache = commands.add_parser(
-        "cache",
-        parents=[common],
-        help="show or empty the stage cache (splits, features, clusterings) of a results folder",
-        description="Features and clusterings are cached under their task keys, so a later run that adds a "
-        "classifier re-uses them. `info` shows entries and sizes per stage and extractor; `clear` removes them "
-        "(stored results stay in ferbench.db).",
-    )
-    cache.add_argument("action", choices=["info", "clear"])
-    cache.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"results folder (default ./{DEFAULT_OUT})")
-
-    report = commands.add_parser(
-        "report",
-        parents=[common],
-        help="show stored runs again: filtered, summarised, compared, exported, or as an HTML page",
-        description="Show the leaderboard of a stored run (never re-running anything), or of several runs side "
-        "by side with their rows matched by pairing. Each leaderboard names the pipeline selected on validation "
-        "accuracy (the headline), the label-free choice and the best of test (optimistic).",
-        epilog="examples:\n  ferbench report --where extractor=hog --top 5\n"
-        "  ferbench report --by extractor\n  ferbench report --out fer2013 --out ckplus --format markdown\n"
-        "  ferbench report --format html --output report.html",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    report.add_argument(
-        "--out",
-        action="append",
-        metavar="DIR",
-        help=f"results folder to read (default ./{DEFAULT_OUT}); repeat it to compare runs side by side",
-    )
-    report.add_argument(
-        "--sort",
-        default="test_acc",
-        metavar="SCORE",
-        help=f"rank by this score: {', '.join(SORT_KEYS)}, or {EXTERNAL_PREFIX}NAME of an --external set "
-        "(default test_acc)",
-    )
-    report.add_argument("--top", type=int, metavar="N", help="keep the N best pairings")
-    report.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="keep pipelines whose column KEY (extractor, clusterer, classifier, prior, dataset, ...) is VALUE; "
-        "repeatable (different keys must all hold), VALUE may list alternatives: extractor=hog,pca",
-    )
-    report.add_argument(
-        "--by",
-        choices=["extractor", "clusterer", "classifier"],
-        help="per plugin of this kind: mean rank among the plugins sharing the other two, and mean test ACC "
-        "(the HTML page shows all three kinds)",
-    )
-    report.add_argument(
-        "--format",
-        choices=list(FORMATS),
-        default="table",
-        help="table (terminal), markdown, csv, json, or html: one self-contained page with figures "
-        f"(default file: {REPORT_NAME} in the first results folder)",
-    )
-    report.add_argument("--output", metavar="FILE", help="write to FILE instead of printing (not for --format table)")
-    report.add_argument(
-        "--data",
-        metavar="PATH",
-        help="where the run's faces are now, for the HTML cluster montage (default: where the run read them)",
-    )
+    results_commands.add_parsers(commands, common)
     plugin_commands.add_parsers(commands, common)
     recogniser_commands.add_parsers(commands, common)
     return parser
@@ -277,6 +210,10 @@ def _announce_data(summary: dict) -> None:
 
 
 def command_run(args: argparse.Namespace) -> int:
+    from ferbench import api
+    from ferbench.cli.progress import RichProgress
+    from ferbench.report.terminal_table import render_leaderboard
+
     with RichProgress(errors) as progress:
         result = api.run(
             args.extractor,
@@ -334,6 +271,8 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_list(args: argparse.Namespace) -> int:
+    from ferbench.plugins.registry import load_plugins
+
     registry = load_plugins(args.plugin)
     _warn_failures(registry)
     table = Table(title="ferbench plugins")
@@ -362,69 +301,11 @@ def command_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / 1e6:,.1f} MB"
-
-
-def command_cache(args: argparse.Namespace) -> int:
-    cache = StageCache(Path(args.out) / CACHE_DIR)
-    if args.action == "clear":
-        files, size = cache.clear()
-        console.print(f"Removed {files} cache entries ({_megabytes(size)}) from {cache.root}", highlight=False)
-        return 0
-    entries = cache.entries()
-    table = Table(title=f"ferbench stage cache: {cache.root}")
-    for header, justify in (("Stage", "left"), ("Extractor", "left"), ("Entries", "right"), ("Size", "right")):
-        table.add_column(header, justify=justify)
-    groups: dict[tuple[str, str], list[int]] = {}
-    for stage, path, meta in entries:
-        owner = meta.get("extractor") or meta.get("memo") or meta.get("external")
-        owner = owner or ("(split)" if stage == "splits" else "(unreadable)")
-        groups.setdefault((stage, owner), []).append(path.stat().st_size)
-    for (stage, owner), sizes in sorted(groups.items()):
-        table.add_row(stage, escape(owner), str(len(sizes)), _megabytes(sum(sizes)))
-    total = sum(sum(sizes) for sizes in groups.values())
-    table.add_row("[bold]total[/]", "", f"[bold]{len(entries)}[/]", f"[bold]{_megabytes(total)}[/]")
-    console.print(table)
-    return 0
-
-
-def command_report(args: argparse.Namespace) -> int:
-    out_dirs = args.out or [DEFAULT_OUT]
-    if args.format == "html":
-        from ferbench.report.html import write_html_report
-
-        output = args.output or Path(out_dirs[0]) / REPORT_NAME
-        path = write_html_report(
-            out_dirs, output, where=args.where, sort_by=args.sort, top=args.top, data_path=args.data
-        )
-        console.print(f"Report: {path}", highlight=False)
-        return 0
-    views = load_views(out_dirs, args.where, args.sort, args.top)
-    if args.format == "table":
-        if args.output:
-            raise FerbenchError("--output writes files: choose --format markdown, csv, json or html")
-        console.print(formats.terminal(views, args.sort, args.by))
-        return 0
-    exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
-    text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
-    if args.output:
-        try:
-            write_atomically(Path(args.output), text)
-        except OSError as error:
-            raise FerbenchError(f"--output {args.output}: {error.strerror}") from error
-        errors.print(f"Wrote {args.output}", highlight=False)
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 COMMANDS = {
     "run": command_run,
     "list": command_list,
-    "report": command_report,
-    "cache": command_cache,
     "data": command_data,
+    **results_commands.COMMANDS,
     **plugin_commands.COMMANDS,
     **recogniser_commands.COMMANDS,
 }

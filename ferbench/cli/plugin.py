@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ferbench.checks import CheckData, CheckResult, faces_data, run_checks
 from ferbench.cli.terminal import console, errors
 from ferbench.errors import FerbenchError
 from ferbench.plugins.registration import KINDS, Registration
-from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.plugins.specs import expand
+
+if TYPE_CHECKING:
+    from ferbench.checks import CheckData, CheckResult
+    from ferbench.plugins.registry import PluginRegistry
 
 EXIT_FAILED_CHECKS = 1
 _STATUS_STYLE = {
@@ -91,6 +93,8 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
 
 def _file_targets(path: Path) -> list[Registration]:
     """Every algorithm the plugin file registers."""
+    from ferbench.plugins.registry import load_plugins
+
     if not path.is_file():
         raise FerbenchError(f"plugin file not found: {path}")
     registry = load_plugins([path])
@@ -127,6 +131,7 @@ def _named_targets(registry: PluginRegistry, text: str) -> list[Registration]:
 def _check_data(path: str | None) -> CheckData | None:
     if path is None:
         return None
+    from ferbench.checks import faces_data
     from ferbench.data.sources import load_dataset
 
     dataset, _ = load_dataset(path)
@@ -155,6 +160,9 @@ def _table(results: list[CheckResult], data_description: str) -> Table:
 
 
 def command_check_plugin(args: argparse.Namespace) -> int:
+    from ferbench.checks import run_checks
+    from ferbench.plugins.registry import load_plugins
+
     path = Path(args.target)
     if args.target.endswith(".py") or path.is_file():
         targets = _file_targets(path)

@@ -7,24 +7,24 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
 from ferbench.cli.terminal import console, errors, note, warn
 from ferbench.errors import FerbenchError
 from ferbench.files import check_writable, write_atomically
-from ferbench.recogniser import naming
-from ferbench.recogniser.annotate import write_annotated
-from ferbench.recogniser.bundle import load_model, save_model
-from ferbench.recogniser.inputs import FaceCrop
-from ferbench.recogniser.manifest import recorded
-from ferbench.recogniser.model import Recogniser
-from ferbench.recogniser.predict import NO_FACE
-from ferbench.recogniser.training import FIT_ON, Pairing, train, train_selected
+from ferbench.recogniser import FIT_ON
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ferbench.recogniser.inputs import FaceCrop
+    from ferbench.recogniser.model import Recogniser
+
+# Each command imports the recogniser's modules when it runs: `predict` needs neither training nor naming.
 
 MODEL_SUFFIX = ".fbm"
 TRUST_HELP = "load types the model file holds that are neither ferbench's nor scikit-learn's (only for files you trust)"
@@ -107,6 +107,9 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def command_train(args: argparse.Namespace) -> int:
+    from ferbench.recogniser.bundle import save_model
+    from ferbench.recogniser.training import Pairing, train, train_selected
+
     named = (args.extractor, args.clusterer, args.classifier)
     data = args.data or os.environ.get(DATA_ENV) or None
     _check_model_path(Path(args.model), "--model")  # before the fit, which may take minutes
@@ -142,6 +145,8 @@ def command_train(args: argparse.Namespace) -> int:
 def describe(recogniser: Recogniser, path: Path) -> Table:
     """What a model is: pipeline, data, scores, and the name of each cluster ("?" for what a
     model built in Python did not record)."""
+    from ferbench.recogniser.manifest import recorded
+
     manifest = recogniser.manifest
     table = Table(title=f"ferbench model: {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)", show_header=False)
     table.add_column(style="bold")
@@ -170,6 +175,9 @@ def describe(recogniser: Recogniser, path: Path) -> Table:
 
 
 def command_name(args: argparse.Namespace) -> int:
+    from ferbench.recogniser import naming
+    from ferbench.recogniser.bundle import load_model, save_model
+
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
     _check_model_path(Path(args.output or args.model), "--output" if args.output else "MODEL")
     if args.names:
@@ -203,6 +211,10 @@ def command_predict(args: argparse.Namespace) -> int:
         raise FerbenchError(f"--output {args.output}: choose a .csv or .json file")
     if args.annotate and Path(args.annotate).exists() and not Path(args.annotate).is_dir():
         raise FerbenchError(f"--annotate {args.annotate}: is a file; name a folder for the annotated pictures")
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from ferbench.recogniser.bundle import load_model
+
     recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=errors, transient=True) as bar:
         reading = bar.add_task("reading inputs")
@@ -225,6 +237,8 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def _annotate(labelled: list[tuple[FaceCrop, str]], folder: str) -> None:
+    from ferbench.recogniser.annotate import write_annotated
+
     pictures = 0
     for written in write_annotated(labelled, folder):
         if isinstance(written, Path):
@@ -251,6 +265,10 @@ def _check_model_path(path: Path, option: str) -> None:
 
 
 def _faces_table(frame: pd.DataFrame) -> Table:
+    import pandas as pd
+
+    from ferbench.recogniser.predict import NO_FACE
+
     faces = int((frame["emotion"] != NO_FACE).sum())
     table = Table(
         title=f"ferbench predict: {faces} face{'s' if faces != 1 else ''} in {frame['source'].nunique()} inputs"

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ferbench.data.sampling import SplitSettings
 
 Backend = Literal["local", "dask"]
+JOBS_ENV = "FERBENCH_JOBS"  # the default of --jobs (see `ferbench.engine.executors.resolve_jobs`)
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ import os
 import re
 from typing import Any, Iterable, Protocol
 
+from ferbench.engine.config import JOBS_ENV
 from ferbench.engine.worker import Job, Outcome, run_job
 from ferbench.errors import FerbenchError
 
 DASK_HINT = 'pip install -e ".[dask]"'
-JOBS_ENV = "FERBENCH_JOBS"
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -25,9 +25,10 @@ setting, in a module registered in the entry-point group "ferbench",
     FERBENCH_TRUSTED_TYPES = ("my_plugin.features.MyExtractor", "my_plugin.features.my_function")
 
 the classes and functions its estimators hold, named by module and name as skops names them
-(`skops.io.get_untrusted_types(file=...)` lists them for a saved estimator; a model file's
-manifest lists them under "estimators"). Any other type is refused, unless the caller trusts
-the file: `trusted=True` (CLI `--trust`) trusts every type in it, a list trusts those names too.
+(a model file's manifest lists, under "estimators", each estimator's types that need such trust).
+Any other type is refused, unless the caller trusts the file: `trusted=True` (CLI `--trust`)
+trusts every type in it, a list trusts those names too. skops is imported without its own list
+of scikit-learn's estimators (see `ferbench.recogniser.skops_io`): they pass the check above.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from ferbench.recogniser.manifest import FACES as _FACES
 from ferbench.recogniser.manifest import FORMAT_VERSION, ROLES, ModelManifest, parse_manifest
 from ferbench.recogniser.manifest import MANIFEST as _MANIFEST
 from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.skops_io import skops_io
 
 TRUSTED_TYPES_ATTRIBUTE = "FERBENCH_TRUSTED_TYPES"
 _TRUSTED_PACKAGES = {"sklearn", "numpy", "scipy", "ferbench", "ferbench_plugins"}
@@ -100,7 +102,8 @@ def load_model(
         stored = {role: _member(path, archive, manifest.estimators[role].skops) for role in ROLES}
         types = {role: _types(path, role, data) for role, data in stored.items()}
         if trusted is not True:
-            _check_trust(path, stored, types, trusted or ())
+            needing = {role: _needing_trust(path, role, data, types[role]) for role, data in stored.items()}
+            _check_trust(path, needing, trusted or ())
         estimators = {
             role: _load_estimator(path, archive, role, stored[role], types[role], manifest.estimators[role].torch)
             for role in ROLES
@@ -121,8 +124,7 @@ def load_model(
 
 def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator: Any) -> dict[str, Any]:
     """Store one estimator (skops, plus torch weights where it has networks); how it is stored."""
-    import skops.io as sio  # on use: importing skops imports every scikit-learn estimator, seconds
-
+    sio = skops_io()
     torch_state = estimator.torch_state() if callable(getattr(estimator, "torch_state", None)) else {}
     try:
         data = sio.dumps(estimator.without_torch() if torch_state else estimator)
@@ -138,7 +140,7 @@ def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator:
     return {
         "type": _type_name(estimator),
         "skops": member,
-        "skops_types": sio.get_untrusted_types(data=data),
+        "skops_types": _needing_trust(path, role, data, _types(path, role, data)),
         "torch": weights,
     }
 
@@ -214,13 +216,10 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> ModelManifest:
     return manifest
 
 
-def _check_trust(path: Path, stored: dict[str, bytes], types: dict[str, list[str]], trusted: Sequence[str]) -> None:
-    """Refuse, naming them, the types in the skops members that nobody trusted."""
+def _check_trust(path: Path, needing: dict[str, list[str]], trusted: Sequence[str]) -> None:
+    """Refuse, naming them, the types in the skops members (`needing`, by role) that nobody trusted."""
     extra = {trusted} if isinstance(trusted, str) else set(trusted)
-    refused = set()
-    for role, data in stored.items():
-        called = _called(path, role, data)
-        refused |= {name for name in types[role] if name not in extra and not _own(name, called)}
+    refused = {name for names in needing.values() for name in names if name not in extra}
     if refused:
         refused -= _vouched_for()
     if refused:
@@ -230,16 +229,22 @@ def _check_trust(path: Path, stored: dict[str, bytes], types: dict[str, list[str
         )
 
 
+def _needing_trust(path: Path, role: str, data: bytes, types: list[str]) -> list[str]:
+    """Of the `types` that skops does not trust by itself in a member, those ferbench does not trust
+    either: only the caller's trust or an installed plugin's word lets them load."""
+    called = _called(path, role, data)
+    return [name for name in types if not _own(name, called)]
+
+
 def _own(name: str, called: set[str]) -> bool:
     """Whether `name` belongs to a package trusted whole and the file does not call it."""
     return name.split(".", 1)[0] in _TRUSTED_PACKAGES and name not in called
 
 
 def _types(path: Path, role: str, data: bytes) -> list[str]:
-    import skops.io as sio
-
+    """The types in a skops member that skops does not trust by itself."""
     try:
-        return sio.get_untrusted_types(data=data)
+        return skops_io().get_untrusted_types(data=data)
     except Exception as error:
         raise FerbenchError(f"{path}: cannot read the {role}: {_one_line(error)}") from None
 
@@ -292,10 +297,8 @@ def _load_estimator(
     path: Path, archive: zipfile.ZipFile, role: str, data: bytes, types: list[str], weights: dict[str, str]
 ) -> Any:
     """One estimator from its skops member and its torch weights, the `types` in it being trusted."""
-    import skops.io as sio
-
     try:
-        estimator = sio.loads(data, trusted=types)
+        estimator = skops_io().loads(data, trusted=types)
     except ModuleNotFoundError as error:
         raise FerbenchError(_missing_module(path, role, error.name or str(error))) from None
     except Exception as error:

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -28,14 +28,10 @@ from ferbench.plugins.registration import KINDS, BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns
 from ferbench.protocol.stages import classify, cluster, extract, representatives
+from ferbench.recogniser import FIT_ON, FitOn
 from ferbench.recogniser.model import UNKNOWN, Recogniser
 from ferbench.storage.exports import JSON_NAME
 
-FitOn = Literal["train", "all"]
-FIT_ON: dict[str, str] = {
-    "train": "the benchmark's training part, so the model keeps its held-out validation and test scores",
-    "all": "every sampled face (more to learn from; no held-out score)",
-}
 PARTS = ("train", "val", "test")
 _ARRAYS = ("images", "labels", "rows")  # what each part of a split holds
 

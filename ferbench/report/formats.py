@@ -33,7 +33,6 @@ from ferbench.report.leaderboard import (
 from ferbench.report.terminal_table import render_board
 from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
-FORMATS = ("table", "markdown", "csv", "json", "html")
 _HEADERS = {
     "cluster_acc": "cluster ACC %",
     "val_acc": "val ACC %",

@@ -9,16 +9,8 @@ import pandas as pd
 from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
-from ferbench.storage.columns import EXTERNAL_PREFIX, external_columns
+from ferbench.storage.columns import EXTERNAL_PREFIX, SORT_KEYS, external_columns
 
-SORT_KEYS: dict[str, str] = {
-    "test_acc": "end-to-end test accuracy against the true labels (default)",
-    "val_acc": "end-to-end accuracy on the validation part carved from train (runs that have one)",
-    "cluster_acc": "Hungarian-matched accuracy of the clustering",
-    "cluster_nmi": "normalised mutual information of the clustering",
-    "ceiling_acc": "supervised ceiling of the features",
-    "silhouette": "label-free: silhouette of the clustering (what a user without labels can rank by)",
-}
 _METRICS = [
     "cluster_acc",
     "cluster_nmi",

@@ -55,6 +55,16 @@ STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column n
 
 EXTERNAL_PREFIX = "external_acc_"
 
+# The scores a leaderboard can be ranked by (besides an external set's), with what each one measures.
+SORT_KEYS: dict[str, str] = {
+    "test_acc": "end-to-end test accuracy against the true labels (default)",
+    "val_acc": "end-to-end accuracy on the validation part carved from train (runs that have one)",
+    "cluster_acc": "Hungarian-matched accuracy of the clustering",
+    "cluster_nmi": "normalised mutual information of the clustering",
+    "ceiling_acc": "supervised ceiling of the features",
+    "silhouette": "label-free: silhouette of the clustering (what a user without labels can rank by)",
+}
+
 
 def external_column(name: str) -> str:
     """The column of a row's accuracy on the external set `name` (a safe name, see `ferbench.data.external`)."""
