@@ -1,7 +1,8 @@
 """`ferbench run | list | report`: parse arguments, call the library, print with rich.
 
-User mistakes (bad data, unknown plugin, bad option) end in one line on stderr and exit
-code 2; a grid with failed pairings exits 1; `--debug` shows tracebacks.
+User mistakes (bad data, unknown plugin, bad option, a folder that cannot be written) end in
+one line on stderr and exit code 2; a grid with failed pairings, and a run whose results folder
+filled up part way, exit 1; `--debug` shows tracebacks.
 """
 
 from __future__ import annotations
@@ -409,10 +410,7 @@ def command_report(args: argparse.Namespace) -> int:
     exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
     text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
     if args.output:
-        try:
-            write_atomically(Path(args.output), text)
-        except OSError as error:
-            raise FerbenchError(f"--output {args.output}: {error.strerror}") from error
+        write_atomically(Path(args.output), text)
         errors.print(f"Wrote {args.output}", highlight=False)
     else:
         sys.stdout.write(text)
@@ -438,7 +436,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
-        return EXIT_USAGE
+        return getattr(error, "exit_code", EXIT_USAGE)  # a run that stopped part way: 1
     except KeyboardInterrupt:
         errors.print("interrupted")
         return EXIT_INTERRUPTED
