@@ -1,7 +1,8 @@
 """`ferbench run | list | report`: parse arguments, call the library, print with rich.
 
-User mistakes (bad data, unknown plugin, bad option) end in one line on stderr and exit
-code 2; a grid with failed pairings exits 1; `--debug` shows tracebacks.
+User mistakes (bad data, unknown plugin, bad option, a folder that cannot be written) end in
+one line on stderr and exit code 2; a grid with failed pairings, and a run whose results folder
+filled up part way, exit 1; `--debug` shows tracebacks.
 
 The parser is built from light modules only, and each command imports what it computes with
 when it runs: `--help`, `list` and `predict` do not wait for the engine, the reports or torch
@@ -319,7 +320,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         errors.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False)
-        return EXIT_USAGE
+        return getattr(error, "exit_code", EXIT_USAGE)  # a run that stopped part way: 1
     except KeyboardInterrupt:
         errors.print("interrupted")
         return EXIT_INTERRUPTED

@@ -15,7 +15,7 @@ from rich.table import Table
 from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
 from ferbench.cli.terminal import console, errors, note, warn
 from ferbench.errors import FerbenchError
-from ferbench.files import check_writable, write_atomically
+from ferbench.files import check_writable, make_folder, write_atomically
 from ferbench.recogniser import FIT_ON
 
 if TYPE_CHECKING:
@@ -258,10 +258,8 @@ def _check_model_path(path: Path, option: str) -> None:
     """A model file can be written at `path` (its folder is made): said now, not after the work."""
     if path.is_dir():
         raise FerbenchError(f"{option} {path}: is a folder; name a file in it, e.g. {path / 'model.fbm'}")
-    try:
-        check_writable(path.parent)
-    except OSError as error:
-        raise FerbenchError(f"{option} {path}: cannot write there: {error.strerror or error}") from None
+    check_writable(path.parent, option)
+    make_folder(path.parent)
 
 
 def _faces_table(frame: pd.DataFrame) -> Table:

@@ -141,10 +141,7 @@ def command_report(args: argparse.Namespace) -> int:
     exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
     text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
     if args.output:
-        try:
-            write_atomically(Path(args.output), text)
-        except OSError as error:
-            raise FerbenchError(f"--output {args.output}: {error.strerror}") from error
+        write_atomically(Path(args.output), text)
         errors.print(f"Wrote {args.output}", highlight=False)
     else:
         sys.stdout.write(text)

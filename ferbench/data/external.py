@@ -20,7 +20,7 @@ from ferbench.data.audit import NEAR_DISTANCE, near_pairs, perceptual_hashes
 from ferbench.data.dataset import Dataset
 from ferbench.data.duplicates import constant_images
 from ferbench.data.handle import DataHandle, SummaryStore
-from ferbench.data.sampling import Normalisation, labels_in, normalise
+from ferbench.data.sampling import labels_in
 from ferbench.errors import FerbenchError
 
 # What counts as the same face as a training face; part of the key of every external result.
@@ -122,21 +122,20 @@ def overlap(images: np.ndarray, seen: np.ndarray) -> tuple[np.ndarray, np.ndarra
 class PreparedExternal:
     """The faces of an external set one seed's models are scored on.
 
-    images: float32 [m, 48, 48], normalised as the run's; labels: ids into the run's emotions;
-    rows: the set's row of each; summary: counts for the results (what was left out and why).
+    pixels: uint8 [m, 48, 48], as loaded (stages normalise them as the run normalises its own);
+    labels: ids into the run's emotions; rows: the set's row of each; summary: counts for the
+    results (what was left out and why).
     """
 
-    images: np.ndarray
+    pixels: np.ndarray
     labels: np.ndarray
     rows: np.ndarray
     summary: dict[str, Any]
 
 
-def prepare_external(
-    dataset: Dataset, emotions: Sequence[str], seen: np.ndarray, normalisation: Normalisation
-) -> PreparedExternal:
+def prepare_external(dataset: Dataset, emotions: Sequence[str], seen: np.ndarray) -> PreparedExternal:
     """The set's faces of the emotions it shares with the run, less those overlapping `seen` (the
-    uint8 faces the run's models fit on), normalised as the run normalises."""
+    uint8 faces the run's models fit on)."""
     labels = labels_in(dataset, emotions)
     candidates = np.flatnonzero(labels >= 0)
     identical, near = overlap(dataset.images[candidates], seen)
@@ -153,4 +152,4 @@ def prepare_external(
         "class_counts": {name: int(counts[emotions.index(name)]) for name in shared},
         "chance_level": float(counts.max() / len(rows)) if len(rows) else float("nan"),
     }
-    return PreparedExternal(normalise(dataset.images[rows], normalisation), labels[rows], rows, summary)
+    return PreparedExternal(dataset.images[rows], labels[rows], rows, summary)

@@ -133,6 +133,28 @@ class Split:
         }
 
 
+def stored_arrays(split: Split, dataset: Dataset) -> dict[str, np.ndarray]:
+    """What the stage cache keeps of a split: each part's faces as loaded (`<part>_pixels`,
+    uint8: a quarter of the normalised float32 images), labels and rows. `normalised` gives
+    the images back, to the same numbers."""
+    arrays = {name: value for name, value in vars(split).items() if isinstance(value, np.ndarray)}
+    parts = [name.removesuffix("_rows") for name in arrays if name.endswith("_rows")]
+    pixels = {f"{part}_pixels": dataset.images[arrays[f"{part}_rows"]] for part in parts}
+    return {name: value for name, value in arrays.items() if not name.endswith("_images")} | pixels
+
+
+def normalised(arrays: dict[str, np.ndarray], method: Normalisation) -> dict[str, np.ndarray]:
+    """Stored arrays with each `<part>pixels` array's images normalised beside it as `<part>images`
+    (`train_pixels` -> `train_images`): a stored split or external set as the stages read it.
+    Each part is normalised as `make_split` normalises it, so the numbers are the same."""
+    images = {
+        name.removesuffix("pixels") + "images": normalise(value, method)
+        for name, value in arrays.items()
+        if name.endswith("pixels")
+    }
+    return {**arrays, **images}
+
+
 def resolve_emotions(dataset: Dataset, settings: SplitSettings) -> tuple[str, ...]:
     """The emotions a run uses (see `choose_emotions`), from a loaded data set."""
     present = tuple(name for name, count in zip(dataset.emotions, dataset.class_counts) if count)

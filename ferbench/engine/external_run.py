@@ -1,6 +1,6 @@
 """The `--external` side of a run, for the coordinator: the transfer tasks, each set's faces per
-seed (written to the stage cache before scheduling, as splits are), the stored results, and
-what results.csv, results.json and the terminal say of them.
+seed (written to the stage cache when the first task reading them starts, as splits are), the
+stored results, and what results.csv, results.json and the terminal say of them.
 
 Each set's faces are compared with the faces that seed's models fit on (the training part, and
 the unlabelled pool with `--pool`) before scoring: identical and near-identical ones are left
@@ -58,23 +58,20 @@ class ExternalRun:
         """The transfers already stored as ok (none with --force)."""
         return set() if self.config.force else self.db.ok_keys([task.key for task in graph.transfers], "transfers")
 
-    def prepare(self, todo: Sequence[Task], data: DataHandle) -> None:
-        """Write each set's faces for every seed that still has a transfer to compute."""
-        for key in dict.fromkeys(read[1] for task in todo for read in task.reads if read[0] == EXTERNALS):
-            self.ensure(key, data)
-
     def ensure(self, key: str, data: DataHandle) -> None:
-        """One set's faces for one seed: shared emotions only, overlap left out, normalised."""
-        if self.cache.exists(EXTERNALS, key) and (key in self._made or not self.config.force):
+        """One set's faces for one seed: shared emotions only, overlap left out, kept as loaded
+        with the run's normalisation (the stages apply it)."""
+        if self.cache.current(EXTERNALS, key) and (key in self._made or not self.config.force):
             return
         external, seed, split_key = self._entries[key]
         split = self.cache.load("splits", split_key)
         assert split is not None, "the coordinator writes a seed's split before its external faces"
         seen_rows = split.arrays.get("pool_rows", split.arrays["train_rows"])
         seen = data.dataset().images[seen_rows]
-        prepared = prepare_external(external.handle.dataset(), self.emotions, seen, self.config.data.normalisation)
-        arrays = {"images": prepared.images, "labels": prepared.labels, "rows": prepared.rows}
+        prepared = prepare_external(external.handle.dataset(), self.emotions, seen)
+        arrays = {"pixels": prepared.pixels, "labels": prepared.labels, "rows": prepared.rows}
         meta = {"external": external.name, "seed": seed, "emotions": list(self.emotions), "summary": prepared.summary}
+        meta["normalisation"] = self.config.data.normalisation
         self.cache.save(EXTERNALS, key, arrays, meta)
         self._made.add(key)
 

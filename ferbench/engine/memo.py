@@ -10,6 +10,9 @@ A second worker that finds the lock taken hands its task back (`MemoBusy`): the 
 gives that worker other tasks and runs this one again later, when it waits for the lock,
 which is usually free by then.
 
+A memo that cannot be written (a full disk) is not an error: the task has its result, and says
+in one warning that the memo is not kept; the task's own output then meets the same disk.
+
 Outside a run (a plugin used on its own, or in its tests) only the in-memory memo applies. The
 lock is `fcntl.flock`: without it (Windows), or on a shared file system that does not honour
 it (some NFS setups under Dask), two workers may compute the same memo: slower, not wrong.
@@ -18,6 +21,7 @@ it (some NFS setups under Dask), two workers may compute the same memo: slower, 
 from __future__ import annotations
 
 import re
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,6 +31,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ferbench.engine.stage_cache import CorruptEntry, StageCache
+from ferbench.errors import WriteError
+from ferbench.files import make_folder, write_error
 
 try:  # POSIX; elsewhere two workers may compute the same memo, which is slower, not wrong
     import fcntl
@@ -63,8 +69,12 @@ def _locked(path: Path, name: str) -> Iterator[None]:
     if fcntl is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    make_folder(path.parent)
+    try:
+        handle = open(path, "a")
+    except OSError as error:
+        raise write_error(path, error) from error
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX if _WAIT.get() else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,5 +118,8 @@ def _stored(cache: StageCache, name: str, key: str, compute: Callable[[], dict[s
         if entry is not None:
             return entry.arrays
         arrays = compute()
-        cache.save(MEMO_STAGE, entry_key, arrays, {"memo": name})
+        try:
+            cache.save(MEMO_STAGE, entry_key, arrays, {"memo": name})
+        except WriteError as error:
+            warnings.warn(f"the {name} memo is not kept in the stage cache ({error.path}: {error.reason})")
         return arrays

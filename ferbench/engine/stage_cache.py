@@ -3,9 +3,14 @@ faces and features, on disk under their keys.
 
 A later run that adds one classifier re-uses every feature matrix and clustering. Each entry
 is one uncompressed `.npz` file (its zip CRCs catch corruption), written beside its final
-name and renamed into place, so a crash never leaves half an entry. An entry records its
-key and the cache format: a file that is corrupt, truncated or from another format is
-reported as `CorruptEntry`, removed, and rebuilt by the caller.
+name and renamed into place, so a crash never leaves half an entry; a full disk or a folder
+that cannot be written raises `ferbench.errors.WriteError`. An entry records its key and its
+stage's format: a file that is corrupt, truncated or from another format is reported as
+`CorruptEntry`, removed, and rebuilt by the caller.
+
+Splits and external sets keep their faces as loaded (uint8 `*pixels`) with the normalisation
+to apply in their metadata (format 2; before, normalised float32 images, four times the size):
+readers normalise them with `ferbench.data.sampling.normalised`, to the same numbers.
 """
 
 from __future__ import annotations
@@ -18,15 +23,20 @@ from typing import Any
 
 import numpy as np
 
-from ferbench.files import atomic_writer
+from ferbench.files import atomic_writer, make_folder
 
 CACHE_FORMAT = 1
+_STAGE_FORMATS = {"splits": 2, "externals": 2}  # stages whose entries changed shape since format 1
 _META = "__meta__"
 STAGES = ("splits", "features", "clusterings", "memos", "externals", "external_features")
 
 
 class CorruptEntry(Exception):
     """A cache file that cannot be trusted; the message is one line for the user."""
+
+
+def entry_format(stage: str) -> int:
+    return _STAGE_FORMATS.get(stage, CACHE_FORMAT)
 
 
 @dataclass(frozen=True)
@@ -47,10 +57,15 @@ class StageCache:
     def exists(self, stage: str, key: str) -> bool:
         return self.path(stage, key).is_file()
 
+    def current(self, stage: str, key: str) -> bool:
+        """An entry is there in its stage's present format (an older one is written again)."""
+        meta = self.meta(stage, key)
+        return meta is not None and meta.get("format") == entry_format(stage)
+
     def save(self, stage: str, key: str, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
         path = self.path(stage, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        header = json.dumps({**meta, "format": CACHE_FORMAT, "key": key})
+        make_folder(path.parent)
+        header = json.dumps({**meta, "format": entry_format(stage), "key": key})
         with atomic_writer(path) as stream:
             np.savez(stream, **arrays, **{_META: np.array(header)})
 
@@ -62,7 +77,7 @@ class StageCache:
         try:
             with np.load(path, allow_pickle=False) as stored:
                 meta = json.loads(str(stored[_META]))
-                if meta.get("format") != CACHE_FORMAT or meta.get("key") != key:
+                if meta.get("format") != entry_format(stage) or meta.get("key") != key:
                     raise ValueError(f"written by cache format {meta.get('format')} for key {meta.get('key')}")
                 arrays = {name: stored[name] for name in stored.files if name != _META}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:

@@ -21,12 +21,14 @@ from typing import Any, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ferbench.data.sampling import normalised
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
 from ferbench.engine.peak_memory import peak_memory
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
 from ferbench.engine.transfer_graph import EXTERNALS, read_of
+from ferbench.errors import WriteError
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns, reference_targets
@@ -58,8 +60,10 @@ class Job:
 
 @dataclass
 class Outcome:
-    """status: ok, failed, timeout, missing (an input entry vanished: `missing` names it), or
-    busy (a shared memo it needs is being computed by another worker: run it again later)."""
+    """status: ok, failed, timeout, missing (an input entry vanished: `missing` names it),
+    busy (a shared memo it needs is being computed by another worker: run it again later), or
+    unwritable (its output could not be written: `unwritable` holds the WriteError's path,
+    reason and whether the disk is full; the run stops, keeping what finished)."""
 
     key: str
     status: str
@@ -70,6 +74,7 @@ class Outcome:
     warnings: list[str] = field(default_factory=list)
     plugin_warnings: list[str] = field(default_factory=list)  # what the task's code warned, one line each
     missing: tuple[str, str] | None = None
+    unwritable: tuple[str, str, bool] | None = None
 
 
 class TaskTimeout(BaseException):
@@ -124,6 +129,8 @@ def _read(job: Job, read: tuple[str, str]) -> Entry:
         raise _MissingInput(read, str(error)) from None
     if entry is None:
         raise _MissingInput(read, None)
+    if read[0] in ("splits", EXTERNALS):  # stored as loaded: uint8 pixels and the normalisation
+        entry = Entry(normalised(entry.arrays, entry.meta["normalisation"]), entry.meta)
     _remember(index, entry)
     return entry
 
@@ -181,6 +188,8 @@ def _run(job: Job) -> Outcome:
         return Outcome(key, "busy")
     except TaskTimeout:
         return Outcome(key, "timeout", error=f"{job.task.stage} timed out after {job.timeout:g} s")
+    except WriteError as error:  # the results folder is full or read-only: not the plugin's fault
+        return Outcome(key, "unwritable", error=str(error), unwritable=(error.path, error.reason, error.no_space))
     except Exception as error:  # plugin code: report it on the row, keep the grid going
         return Outcome(key, "failed", error=_one_line(error))
 

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ferbench import __version__
 from ferbench.errors import FerbenchError
-from ferbench.files import write_atomically
+from ferbench.files import make_folder, write_atomically
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.formats import comparison_rows, summary_rows
 from ferbench.report.html_figures import ReportFigure, run_figures
@@ -326,10 +326,7 @@ def write_html_report(
         raise FerbenchError(f"--output {output}: is a folder; name the HTML file to write")
     views = load_views(out_dirs, where, sort_by, top)
     folder = output.parent / f"{output.stem}_figures"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise FerbenchError(f"cannot create {folder}: {error.strerror}") from error
+    make_folder(folder)
     figures, files = [], []
     for index, view in enumerate(views):
         prefix = f"run{index + 1}-" if len(views) > 1 else ""

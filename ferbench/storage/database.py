@@ -11,6 +11,8 @@ an `--external` set, keyed by their own task key and naming the row they extend)
 
 from __future__ import annotations
 
+import errno
+import functools
 import io
 import json
 import math
@@ -19,11 +21,12 @@ import socket
 import sqlite3
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
-from ferbench.errors import FerbenchError
+from ferbench.errors import FerbenchError, WriteError
+from ferbench.files import check_writable, free_bytes, write_error
 from ferbench.storage.columns import STORED_COLUMNS
 
 DB_NAME = "ferbench.db"
@@ -32,7 +35,7 @@ _MOVE_ASIDE = "; move it aside to start afresh (the last run's rows are also in 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT, started TEXT, finished TEXT, status TEXT, command TEXT,
-    config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER, host TEXT, pid INTEGER
+    config TEXT, dataset TEXT, versions TEXT, skipped INTEGER, computed INTEGER, host TEXT, pid INTEGER, reason TEXT
 );
 CREATE TABLE IF NOT EXISTS results (
     key TEXT PRIMARY KEY, run_id INTEGER, finished TEXT, cluster_key TEXT, ceiling_key TEXT
@@ -80,9 +83,46 @@ def _sql_value(value: Any) -> Any:
 
 
 def check_results_folder(folder: str | Path) -> None:
-    """A results folder must be a folder (or not exist yet): say so before any work, in one line."""
+    """A results folder must be a folder (or not exist yet) that can be written: say so before
+    any work, in one line."""
     if Path(folder).exists() and not Path(folder).is_dir():
         raise FerbenchError(f"{folder} is a file: the results go in a folder (--out DIR)")
+    check_writable(folder, "--out")
+
+
+Method = TypeVar("Method", bound=Callable[..., Any])
+
+
+def _writes(method: Method) -> Method:
+    """A method that writes the database: a full disk or a read-only file becomes a `WriteError`
+    naming the database (the failed transaction is rolled back; what was committed stays)."""
+
+    @functools.wraps(method)
+    def writing(self: "ResultsDB", *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.OperationalError as error:
+            failure = _write_error(self.path, error)
+            if failure is None:
+                raise
+            try:
+                self._db.rollback()
+            except sqlite3.Error:
+                pass
+            raise failure from error
+
+    return writing  # type: ignore[return-value]
+
+
+def _write_error(path: Path, error: sqlite3.Error) -> WriteError | None:
+    """SQLite's 'database or disk is full', 'attempt to write a readonly database' or 'disk I/O
+    error' as the one line every other file gives; None for other errors (bugs: they stay as they are)."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and free_bytes(path.parent) < 2**20):
+        return WriteError(path, os.strerror(errno.ENOSPC), True)
+    if code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM, sqlite3.SQLITE_IOERR):
+        return WriteError(path, str(error), False)
+    return None
 
 
 def _alive(pid: int) -> bool:
@@ -131,10 +171,13 @@ class ResultsDB:
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
         except OSError as error:
-            raise FerbenchError(f"cannot open the results database {path}: {error.strerror or error}") from error
+            raise write_error(path.parent, error) from error
         except sqlite3.Error as error:
+            failure = _write_error(path, error)
+            if failure is not None:
+                raise failure from error
             raise FerbenchError(f"cannot open the results database {path}: {error}{_MOVE_ASIDE}") from error
-        for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid"))):
+        for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid", "reason"))):
             known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
             for column in columns:  # databases from older versions gain new columns
                 if column not in known:
@@ -146,6 +189,7 @@ class ResultsDB:
         self._db.close()
 
     # runs
+    @_writes
     def start_run(self, command: str, config: dict, dataset: dict, versions: dict) -> int:
         """Record a new run as running, after marking earlier runs whose process died (kill -9,
         a crash, a power cut) as killed: none of them can still be running.
@@ -176,10 +220,12 @@ class ResultsDB:
         self._db.commit()
         return int(cursor.lastrowid)
 
-    def finish_run(self, run_id: int, status: str, skipped: int, computed: int) -> None:
+    @_writes
+    def finish_run(self, run_id: int, status: str, skipped: int, computed: int, reason: str | None = None) -> None:
+        """Record how a run ended; `reason`: why it failed (a full disk, say), in one line."""
         self._db.execute(
-            "UPDATE runs SET finished = ?, status = ?, skipped = ?, computed = ? WHERE id = ?",
-            (_now(), status, skipped, computed, run_id),
+            "UPDATE runs SET finished = ?, status = ?, skipped = ?, computed = ?, reason = ? WHERE id = ?",
+            (_now(), status, skipped, computed, reason, run_id),
         )
         self._db.commit()
 
@@ -196,6 +242,7 @@ class ResultsDB:
             found.update(row[0] for row in self._db.execute(query, chunk))
         return found
 
+    @_writes
     def save_result(
         self,
         key: str,
@@ -238,6 +285,7 @@ class ResultsDB:
         return [by_key[k] for k in wanted if k in by_key]
 
     # results on --external sets
+    @_writes
     def save_transfer(
         self, key: str, run_id: int, row_key: str, status: str, error: str | None, scores: dict[str, Any]
     ) -> None:
@@ -260,6 +308,7 @@ class ResultsDB:
         return found
 
     # per-image outcomes
+    @_writes
     def save_clustering(self, key: str, extractor: str, clusterer: str, seed: int, arrays: dict, meta: dict) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -313,6 +362,7 @@ class ResultsDB:
         found = self._db.execute("SELECT summary FROM datasets WHERE ident = ?", (ident,)).fetchone()
         return None if found is None else json.loads(found[0])
 
+    @_writes
     def save_dataset_summary(self, ident: str, summary: dict[str, Any]) -> None:
         self._db.execute("INSERT OR REPLACE INTO datasets VALUES (?, ?)", (ident, json.dumps(summary)))
         self._db.commit()

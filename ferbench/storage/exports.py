@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import pandas as pd
 
 from ferbench.errors import FerbenchError
-from ferbench.files import write_atomically
+from ferbench.files import make_folder, write_atomically
 from ferbench.storage.columns import COLUMNS, FLAG_COLUMNS, TEXT_COLUMNS, row_columns
 
 CSV_NAME = "results.csv"
@@ -55,12 +55,10 @@ def to_frame(rows: Iterable[dict[str, Any]], metadata: dict[str, Any]) -> pd.Dat
 
 
 def save_run(out_dir: str | Path, frame: pd.DataFrame, metadata: dict[str, Any]) -> tuple[Path, Path]:
-    """Write results.csv and results.json into `out_dir` (created if needed)."""
+    """Write results.csv and results.json into `out_dir` (created if needed), each whole or not
+    at all; a full disk or a folder that cannot be written raises `WriteError`."""
     folder = Path(out_dir)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise FerbenchError(f"cannot create the results folder {folder}: {error.strerror}") from error
+    make_folder(folder)
     document = {
         **metadata,
         "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
