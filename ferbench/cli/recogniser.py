@@ -258,6 +258,9 @@ def _check_model_path(path: Path, option: str) -> None:
     """A model file can be written at `path` (its folder is made): said now, not after the work."""
     if path.is_dir():
         raise FerbenchError(f"{option} {path}: is a folder; name a file in it, e.g. {path / 'model.fbm'}")
+    existing = next(parent for parent in path.absolute().parents if parent.exists())
+    if not existing.is_dir():
+        raise FerbenchError(f"{option} {path}: cannot write there: {existing} is a file, not a folder")
     check_writable(path.parent, option)
     make_folder(path.parent)
 
