@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ferbench.errors import FerbenchError
+from ferbench.errors import FerbenchError, WriteError
 from ferbench.storage.artifacts import Artifacts
 from ferbench.storage.database import DB_NAME, ResultsDB
 
@@ -69,7 +69,7 @@ def test_a_read_only_handle_cannot_write_and_closes_with_its_block(tmp_path):
     store(tmp_path)
     db = ResultsDB.open(tmp_path, read_only=True)
     try:
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        with pytest.raises(WriteError, match=r"^cannot write .*ferbench\.db: attempt to write a readonly database"):
             db.save_result("pipeline-2", 1, ROW)
         assert db.ok_keys(["pipeline-1", "pipeline-2"]) == {"pipeline-1"}
     finally:
