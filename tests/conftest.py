@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from ferbench.data.dataset import Dataset
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # xdist hands its workers an 80-column terminal size;
+    os.environ.pop("COLUMNS", None)  # the suite's in-process tables are written as to a file, 200 wide
+    os.environ.pop("LINES", None)
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fer2013.csv.gz"
 
