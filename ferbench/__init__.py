@@ -11,8 +11,8 @@ from typing import Any
 
 from ferbench.plugins.hookspecs import hookimpl
 from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Resolver
+from ferbench.version import __version__
 
-__version__ = "0.2.0"
 _LAZY = {
     "run": "ferbench.api",
     "load_results": "ferbench.api",

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "files": 0,
     "keys": 0,
+    "version": 0,
     # 1 the contract and the data: what a plugin must provide, and the faces it is given.
     "data": 1,
     "plugins": 1,

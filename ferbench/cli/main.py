@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from ferbench import __version__
 from ferbench.cli import plugin as plugin_commands
 from ferbench.cli import recogniser as recogniser_commands
 from ferbench.cli import results as results_commands
@@ -30,6 +29,7 @@ from ferbench.cli.results import DEFAULT_OUT, REPORT_NAME
 from ferbench.cli.terminal import console, errors, note, print_warnings, warn
 from ferbench.engine.config import JOBS_ENV
 from ferbench.errors import FerbenchError
+from ferbench.version import __version__
 
 if TYPE_CHECKING:
     from ferbench.plugins.registry import PluginRegistry

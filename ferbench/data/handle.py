@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from ferbench import __version__
 from ferbench.data.dataset import Dataset
 from ferbench.data.sources import load_dataset
 from ferbench.keys import digest
+from ferbench.version import __version__
 
 SummaryStore = tuple[Callable[[str], dict[str, Any] | None], Callable[[str, dict[str, Any]], None]]
 

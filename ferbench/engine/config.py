@@ -40,10 +40,6 @@ class RunConfig:
     force: bool = False
     plugin_files: tuple[str, ...] = ()
 
-    @property
-    def n_pairings(self) -> int:
-        return len(self.extractors) * len(self.clusterers) * len(self.classifiers)
-
     def to_dict(self) -> dict[str, Any]:
         """Flat, JSON-ready: the data settings sit beside the grid (`split` is the split mode)."""
         settings = self.data.to_dict()

@@ -17,7 +17,6 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from ferbench import __version__
 from ferbench.data.external import ExternalSet
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import choose_emotions, make_split, stored_arrays
@@ -34,6 +33,7 @@ from ferbench.plugins.registry import PluginRegistry
 from ferbench.protocol.selection import validation_choice
 from ferbench.storage.database import ResultsDB
 from ferbench.storage.exports import save_run, to_frame
+from ferbench.version import __version__
 
 CACHE_DIR = "cache"
 

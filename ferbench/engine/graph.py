@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
-from ferbench import __version__
 from ferbench.engine.config import RunConfig
 from ferbench.keys import digest, estimator_identity
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import LoadedPlugin, PluginRegistry
+from ferbench.version import __version__
 
 Stage = Literal["extract", "cluster", "classify", "reference", "external_features", "transfer"]
 Read = tuple[str, str]  # (cache stage, key)
@@ -260,7 +260,3 @@ def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -
                         )
                     )
     return graph
-
-
-def pairing_tasks(graph: Graph) -> Iterator[Task]:
-    return (task for task in graph.results if task.kind == "pipeline")

@@ -17,7 +17,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ferbench import __version__
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import Split, SplitSettings, make_split
 from ferbench.data.sources import load_dataset
@@ -31,6 +30,7 @@ from ferbench.protocol.stages import classify, cluster, extract, representatives
 from ferbench.recogniser import FIT_ON, FitOn
 from ferbench.recogniser.model import UNKNOWN, Recogniser
 from ferbench.storage.exports import JSON_NAME
+from ferbench.version import __version__
 
 PARTS = ("train", "val", "test")
 _ARRAYS = ("images", "labels", "rows")  # what each part of a split holds

@@ -17,7 +17,6 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from ferbench import __version__
 from ferbench.errors import FerbenchError
 from ferbench.files import make_folder, write_atomically
 from ferbench.protocol.selection import PAIRING
@@ -41,6 +40,7 @@ from ferbench.report.leaderboard import (
     plain,
 )
 from ferbench.report.views import RunView, load_views, summarise_by
+from ferbench.version import __version__
 
 _LIBRARIES = ("numpy", "pandas", "scikit-learn", "matplotlib", "pluggy")
 # (header, leaderboard column, how it is printed, which value is best: max, min or None)
