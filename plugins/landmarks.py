@@ -83,16 +83,16 @@ def _canvas(face: np.ndarray, pad: int) -> np.ndarray:
 
 
 @functools.cache
-def _face_mesh(min_detection_confidence: float, thread: int) -> "FaceMesh":
-    """One face mesh per threshold and thread (an interpreter serves one thread at a time), kept
-    for the process: building its interpreters takes most of a second."""
+def _face_mesh(thread: int) -> "FaceMesh":
+    """One face mesh per thread (an interpreter serves one thread at a time), kept for the
+    process: building its interpreters takes most of a second."""
     from ferbench_plugins.face_mesh import FaceMesh
 
-    return FaceMesh(min_detection_confidence=min_detection_confidence)
+    return FaceMesh()
 
 
 def detect_landmarks(images: np.ndarray, *, min_detection_confidence: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Face-mesh landmarks [n, 468, 3] in image-width units, and which faces were found.
+    """Face-mesh landmarks [n, 478, 3] in image-width units, and which faces were found.
 
     Faces missed at the first try are retried at other pads with a lower threshold; rows of
     faces never found are left zero.
@@ -102,13 +102,13 @@ def detect_landmarks(images: np.ndarray, *, min_detection_confidence: float = 0.
     faces = to_uint8(np.asarray(images, dtype=np.float32))
     shapes = np.zeros((len(faces), N_LANDMARKS, 3), np.float32)
     found = np.zeros(len(faces), bool)
+    mesh = _face_mesh(threading.get_ident())
     for confidence, pads in ((min_detection_confidence, (PAD,)), (RETRY_CONFIDENCE, RETRY_PADS)):
         if found.all():
             break
-        mesh = _face_mesh(confidence, threading.get_ident())
         for pad in pads:
             for i in np.flatnonzero(~found):
-                landmarks = mesh(_canvas(faces[i], pad))
+                landmarks = mesh(_canvas(faces[i], pad), confidence)
                 if landmarks is not None:
                     shapes[i], found[i] = landmarks, True
     return shapes, found

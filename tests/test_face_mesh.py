@@ -57,10 +57,10 @@ def faces(reference: dict) -> np.ndarray:
 @pytest.mark.parametrize("setting", range(3), ids=["first-try", "retry-pad-32", "retry-pad-96"])
 def test_finds_the_same_faces_and_landmarks_as_mediapipe(reference: dict, faces: np.ndarray, setting: int) -> None:
     expected = reference["settings"][setting]
-    mesh = FaceMesh(min_detection_confidence=expected["min_detection_confidence"])
+    mesh, confidence = FaceMesh(), expected["min_detection_confidence"]
     found = []
     for row, face in enumerate(faces):
-        landmarks = mesh(_canvas(face, expected["pad"]))
+        landmarks = mesh(_canvas(face, expected["pad"]), confidence)
         found.append(landmarks is not None)
         if str(row) in expected["landmarks"]:
             assert landmarks is not None, f"row {row}: mediapipe found a face"

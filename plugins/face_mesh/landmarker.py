@@ -44,14 +44,14 @@ def project(points: np.ndarray, region: Region, image_shape: tuple[int, ...]) ->
 class FaceMesh:
     """Face-mesh landmarks [478, 3] of the most confident face in an RGB uint8 image."""
 
-    def __init__(self, min_detection_confidence: float = 0.5) -> None:
-        self.min_detection_confidence = min_detection_confidence
+    def __init__(self) -> None:
         self._detector = FaceDetector()
         self._mesh = Network(LANDMARKER)
 
-    def __call__(self, image: np.ndarray) -> np.ndarray | None:
-        """The landmarks, or None when no face is detected or the mesh says it holds none."""
-        detections = self._detector(image, self.min_detection_confidence)
+    def __call__(self, image: np.ndarray, min_detection_confidence: float = 0.5) -> np.ndarray | None:
+        """The landmarks, or None when no face scores `min_detection_confidence` or the mesh says
+        it holds none. The threshold is the call's, so one mesh (built once) serves every try."""
+        detections = self._detector(image, min_detection_confidence)
         if not detections:
             return None
         region = face_region(detections[0].box, detections[0].keypoints, image.shape)
