@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 
@@ -24,10 +25,21 @@ class PluginError(FerbenchError):
     """A plugin conflict or a request for a plugin that does not exist."""
 
 
-def one_line(error: BaseException, limit: int = 300) -> str:
-    """An exception as one line of a message: its type and text, whitespace folded, cut at `limit`."""
-    text = " ".join(f"{type(error).__name__}: {error}".split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+def one_line(error: BaseException, limit: int = 300, *, typed: bool = True, located: bool = False) -> str:
+    """An exception (or a warning) as one line of a message, the one way every layer says one:
+    its type and the first line of its text (the rest is detail a table or a terminal line has no
+    room for), whitespace folded, cut at `limit`. `typed=False` leaves the type out where the
+    text is already written for the reader (only the type, when it has none); `located` adds
+    the file and line it was raised at (a plugin file that fails to import)."""
+    lines = str(error).strip().splitlines()
+    text = " ".join(lines[0].split()) if lines else ""
+    name = type(error).__name__
+    if typed or not text:
+        text = f"{name}: {text}" if text else name
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    frames = traceback.extract_tb(error.__traceback__) if located else []
+    return f"{text} ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else text
 
 
 class WriteError(FerbenchError):

@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import re
 import sys
-import traceback
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
@@ -26,7 +25,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import pluggy
 
-from ferbench.errors import FerbenchError, PluginError
+from ferbench.errors import FerbenchError, PluginError, one_line
 from ferbench.plugins import hookspecs
 from ferbench.plugins.concat import concat
 from ferbench.plugins.importable import importable_plugin
@@ -229,13 +228,6 @@ def _load_file(path: Path) -> ModuleType:
     return module
 
 
-def _one_line(error: BaseException) -> str:
-    """The last frame and message of an import failure, enough to fix it without a traceback."""
-    frames = traceback.extract_tb(error.__traceback__)
-    where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
-    return f"{type(error).__name__}: {error}{where}"
-
-
 def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: bool = True) -> PluginRegistry:
     """Load every plugin source into a registry; sources that fail end up in `failures`."""
     manager = pluggy.PluginManager(hookspecs.PROJECT)
@@ -248,7 +240,7 @@ def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: b
         try:
             manager.register(load(), name=source)
         except Exception as error:  # one broken plugin must not take the others down
-            registry.failures.append(PluginFailure(source, _one_line(error)))
+            registry.failures.append(PluginFailure(source, one_line(error, located=True)))
 
     if use_entry_points:
         for entry_point in entry_points(group=ENTRY_POINT_GROUP):
@@ -265,7 +257,7 @@ def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: b
             try:
                 found = list(implementation.function() or ())
             except Exception as error:
-                registry.failures.append(PluginFailure(implementation.plugin_name, _one_line(error)))
+                registry.failures.append(PluginFailure(implementation.plugin_name, one_line(error, located=True)))
                 continue
             yield from ((implementation.plugin_name, record) for record in found)
 

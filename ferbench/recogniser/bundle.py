@@ -47,8 +47,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ferbench.errors import FerbenchError
-from ferbench.errors import one_line as _one_line
+from ferbench.errors import FerbenchError, one_line
 from ferbench.files import atomic_writer
 from ferbench.plugins.registry import ENTRY_POINT_GROUP, load_plugins
 from ferbench.recogniser.consistency import check_archive, check_members, check_recogniser
@@ -130,7 +129,7 @@ def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator:
         data = sio.dumps(estimator.without_torch() if torch_state else estimator)
     except Exception as error:  # skops says which type it cannot store
         raise FerbenchError(
-            f"cannot save {path}: skops cannot store the {role} ({_type_name(estimator)}): {_one_line(error)}"
+            f"cannot save {path}: skops cannot store the {role} ({_type_name(estimator)}): {one_line(error)}"
         ) from None
     member = f"{role}.skops"
     archive.writestr(member, data)
@@ -169,7 +168,7 @@ def _faces(path: Path, data: bytes) -> dict[int, np.ndarray]:
             return {int(cluster): stored[cluster] for cluster in stored.files}
     except (ValueError, MemoryError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
         # a name that is no cluster id, an array that needs pickle, a header claiming a huge shape
-        raise FerbenchError(f"{path}: cannot read {_FACES}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot read {_FACES}: {one_line(error)}") from None
 
 
 def _torch_bytes(state: dict[str, Any]) -> bytes:
@@ -189,7 +188,7 @@ def _reading(path: Path) -> Iterator[zipfile.ZipFile]:
         with zipfile.ZipFile(path) as archive:
             yield archive
     except (zipfile.BadZipFile, EOFError, zlib.error) as error:
-        raise FerbenchError(f"{path}: not a ferbench model file, or a truncated one ({_one_line(error)})") from None
+        raise FerbenchError(f"{path}: not a ferbench model file, or a truncated one ({one_line(error)})") from None
     except OSError as error:
         raise FerbenchError(f"{path}: cannot read the model file: {error.strerror or error}") from None
 
@@ -200,7 +199,7 @@ def _member(path: Path, archive: zipfile.ZipFile, name: str) -> bytes:
     except KeyError:
         raise FerbenchError(f"{path}: the model file has no {name}; it is incomplete or not a ferbench model") from None
     except (NotImplementedError, RuntimeError) as error:  # a compression method zipfile lacks, a password
-        raise FerbenchError(f"{path}: cannot read {name}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot read {name}: {one_line(error)}") from None
 
 
 def _read_manifest(path: Path, archive: zipfile.ZipFile) -> ModelManifest:
@@ -210,7 +209,7 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> ModelManifest:
     try:
         data = json.loads(_member(path, archive, _MANIFEST))
     except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, nested past Python's stack
-        raise FerbenchError(f"{path}: {_MANIFEST} is not JSON ({_one_line(error)})") from None
+        raise FerbenchError(f"{path}: {_MANIFEST} is not JSON ({one_line(error)})") from None
     manifest = parse_manifest(path, data)
     check_members(path, archive, manifest)
     return manifest
@@ -246,7 +245,7 @@ def _types(path: Path, role: str, data: bytes) -> list[str]:
     try:
         return skops_io().get_untrusted_types(data=data)
     except Exception as error:
-        raise FerbenchError(f"{path}: cannot read the {role}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot read the {role}: {one_line(error)}") from None
 
 
 def _called(path: Path, role: str, data: bytes) -> set[str]:
@@ -255,7 +254,7 @@ def _called(path: Path, role: str, data: bytes) -> set[str]:
         with zipfile.ZipFile(io.BytesIO(data)) as skops_archive:
             pending = [json.loads(skops_archive.read("schema.json"))]
     except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, RecursionError) as error:
-        raise FerbenchError(f"{path}: cannot read the {role}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot read the {role}: {one_line(error)}") from None
     called = set()
     while pending:
         node = pending.pop()
@@ -302,7 +301,7 @@ def _load_estimator(
     except ModuleNotFoundError as error:
         raise FerbenchError(_missing_module(path, role, error.name or str(error))) from None
     except Exception as error:
-        raise FerbenchError(f"{path}: cannot load the {role}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot load the {role}: {one_line(error)}") from None
     if weights:
         state = {
             attribute: _torch_state(path, member, _member(path, archive, member))
@@ -311,7 +310,7 @@ def _load_estimator(
         try:
             estimator.load_torch_state(state)
         except Exception as error:
-            raise FerbenchError(f"{path}: cannot load the {role}'s networks: {_one_line(error)}") from None
+            raise FerbenchError(f"{path}: cannot load the {role}'s networks: {one_line(error)}") from None
     return estimator
 
 
@@ -321,7 +320,7 @@ def _torch_state(path: Path, member: str, data: bytes) -> dict[str, Any]:
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:
-        raise FerbenchError(f"{path}: cannot load {member}: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: cannot load {member}: {one_line(error)}") from None
 
 
 def _missing_module(path: Path, role: str, module: str) -> str:

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 
 from ferbench.data.dataset import IMAGE_SIDE
-from ferbench.errors import FerbenchError
-from ferbench.errors import one_line as _one_line
+from ferbench.errors import FerbenchError, one_line
 from ferbench.recogniser.manifest import FACES, MANIFEST, MAX_MEMBER_BYTES, ModelManifest, short
 from ferbench.recogniser.model import Recogniser
 
@@ -102,7 +101,7 @@ def _check_a_face(path: Path, recogniser: Recogniser) -> None:
     try:
         inputs = recogniser.inputs(face)
     except Exception as error:  # a plugin's estimator may raise anything
-        raise FerbenchError(f"{path}: the extractor fails on one of the model's faces: {_one_line(error)}") from None
+        raise FerbenchError(f"{path}: the extractor fails on one of the model's faces: {one_line(error)}") from None
     try:
         clusters = np.asarray(recogniser.classifier.predict(inputs)).ravel()
         if hasattr(recogniser.classifier, "predict_proba"):
@@ -110,7 +109,7 @@ def _check_a_face(path: Path, recogniser: Recogniser) -> None:
     except Exception as error:
         raise FerbenchError(
             f"{path}: {MANIFEST}: consumes says the classifier reads {recogniser.consumes}, but it cannot read them "
-            f"({_one_line(error)})"
+            f"({one_line(error)})"
         ) from None
     unnamed = sorted({int(cluster) for cluster in clusters} - set(recogniser.names))
     if unnamed:
