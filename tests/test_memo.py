@@ -14,8 +14,9 @@ import pytest
 
 from ferbench import shared_memo
 from ferbench.engine import memo
-from ferbench.engine.memo import MEMO_STAGE, MemoBusy, memos_in
+from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.stage_cache import StageCache
+from ferbench.engine.stages import MEMOS
 from tests.engine_helpers import SHARED_STEP_EXTRACTORS
 from tests.test_cli import ferbench, write_csv
 
@@ -49,7 +50,7 @@ def test_outside_a_run_it_remembers_the_last_few_in_memory(tmp_path):
         shared_memo("test", f"k{key}", _counted(log, float(key)))
     assert shared_memo("test", "k0", _counted(log, 5.0))["value"][0] == 5.0
     assert len(log.read_text().splitlines()) == memo._RECENT_KEPT + 2
-    assert not (tmp_path / MEMO_STAGE).exists()
+    assert not (tmp_path / MEMOS).exists()
 
 
 def test_in_a_run_the_second_call_reads_the_first_result(tmp_path):
@@ -61,7 +62,7 @@ def test_in_a_run_the_second_call_reads_the_first_result(tmp_path):
         other = shared_memo("test", "k2", _counted(log, 2.0))
     assert (first["value"][0], again["value"][0], other["value"][0]) == (1.0, 1.0, 2.0)
     assert len(log.read_text().splitlines()) == 2
-    assert (tmp_path / "cache" / MEMO_STAGE / "test-k1.npz").is_file()
+    assert (tmp_path / "cache" / MEMOS / "test-k1.npz").is_file()
 
 
 def test_concurrent_workers_wait_for_one_computation(tmp_path):
@@ -84,7 +85,7 @@ def test_a_worker_told_not_to_wait_hands_its_task_back(tmp_path):
     queue = context.Queue()
     holder = context.Process(target=_memo_in_a_process, args=(root, str(log), queue))
     holder.start()
-    lock = Path(root) / MEMO_STAGE / "test-same-key.lock"
+    lock = Path(root) / MEMOS / "test-same-key.lock"
     while not (lock.is_file() and _locked_elsewhere(lock)):
         time.sleep(0.05)
     with memos_in(root, wait=False), pytest.raises(MemoBusy, match="another worker is computing the test memo"):
@@ -111,7 +112,7 @@ def test_a_corrupt_memo_is_computed_again(tmp_path):
     with memos_in(str(root)):
         shared_memo("test", "k1", _counted(log, 1.0))
         memo._RECENT.clear()
-        (root / MEMO_STAGE / "test-k1.npz").write_bytes(b"not a zip file")
+        (root / MEMOS / "test-k1.npz").write_bytes(b"not a zip file")
         assert shared_memo("test", "k1", _counted(log, 1.0))["value"][0] == 1.0
     assert len(log.read_text().splitlines()) == 2
 
@@ -136,5 +137,5 @@ def test_parallel_extractors_share_one_step_per_image_set(tmp_path):
     memo_rows = [line.split("│")[1:4] for line in info.stdout.splitlines() if "slow-step" in line]
     assert [[cell.strip() for cell in row] for row in memo_rows] == [["memos", "slow-step", "6"]]
     assert ferbench("cache", "clear", cwd=tmp_path).returncode == 0
-    assert not any((tmp_path / "results" / "cache" / MEMO_STAGE).iterdir())
+    assert not any((tmp_path / "results" / "cache" / MEMOS).iterdir())
     assert StageCache(tmp_path / "results" / "cache").entries() == []

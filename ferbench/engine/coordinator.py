@@ -1,6 +1,7 @@
 """The coordinator: turns a run's configuration into a task graph, skips what is stored,
-schedules the rest on an executor, commits each finished result at once, and finishes the
-run with the files a reader needs (`results.csv`, `results.json`).
+schedules the rest on the executor it builds (`ferbench.engine.schedule`; each finished result
+is committed at once by its sink, `ferbench.engine.run_sink`), and finishes the run with the
+files a reader needs (`results.csv`, `results.json`).
 
 Only this process writes the results database. Stage outputs (splits, features,
 clusterings) go through the stage cache, so a task's inputs are found by key wherever it
@@ -19,14 +20,16 @@ import pandas as pd
 
 from ferbench.data.external import ExternalSet
 from ferbench.data.handle import DataHandle, dataset_metadata
-from ferbench.data.sampling import choose_emotions, make_split, stored_arrays
+from ferbench.data.sampling import choose_emotions
 from ferbench.engine.config import RunConfig
 from ferbench.engine.disk_space import run_needs, sample_faces, space_warning
+from ferbench.engine.executors import Executor, make_executor, running_on
 from ferbench.engine.external_run import ExternalRun, with_external_columns
-from ferbench.engine.graph import Graph, Task, build_graph, context
-from ferbench.engine.schedule import Progress, Schedule
+from ferbench.engine.graph import Graph, Task, build_graph
+from ferbench.engine.run_sink import Progress, RunSink, Silent
+from ferbench.engine.schedule import Scheduler
 from ferbench.engine.stage_cache import StageCache
-from ferbench.engine.worker import Job
+from ferbench.engine.stages import SPLITS
 from ferbench.errors import RunStopped, WriteError
 from ferbench.files import SpaceReserve
 from ferbench.plugins.registry import PluginRegistry
@@ -36,17 +39,6 @@ from ferbench.storage.exports import save_run, to_frame
 from ferbench.version import __version__
 
 CACHE_DIR = "cache"
-
-
-class _Silent:
-    def begin(self, total: int, done: int) -> None:
-        pass
-
-    def running(self, description: str) -> None:
-        pass
-
-    def finished(self, description: str, status: str, seconds_left: float | None) -> None:
-        pass
 
 
 @dataclass
@@ -89,6 +81,8 @@ class Coordinator:
 
     A configuration without `n_clusters` looks for as many groups as the run has emotions.
     `external`: other face sets every row is also scored on (see `ferbench.engine.external_run`).
+    `executor`: where tasks run (see `ferbench.engine.executors.Executor`), closed when the run
+    ends; by default the one the configuration's backend, jobs and threads ask for.
     """
 
     def __init__(
@@ -101,11 +95,13 @@ class Coordinator:
         warn: Callable[[str], None] = lambda message: None,
         note: Callable[[str], None] = lambda message: None,
         external: Sequence[ExternalSet] = (),
+        executor: Executor | None = None,
     ) -> None:
         self.registry = registry
+        self.executor = executor
         self.data = data
         self.out_dir = Path(out_dir)
-        self.progress = progress or _Silent()
+        self.progress = progress or Silent()
         self.warn = warn
         self.note = note
         self.db = ResultsDB.open(self.out_dir)
@@ -193,10 +189,29 @@ class Coordinator:
         self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
         try:
             if todo:
-                Schedule(self, graph, todo, run_id).run()
+                self._schedule(graph, todo, run_id)
         except KeyboardInterrupt:  # every finished result is already committed
             return "interrupted"
         return "completed"
+
+    def _schedule(self, graph: Graph, todo: list[Task], run_id: int) -> None:
+        """The tasks in `todo` on the configured executor, their outcomes stored by a `RunSink`."""
+        with running_on(self.executor or make_executor(self.config)) as executor:
+            sink = RunSink(
+                self.config,
+                self.data,
+                self.cache,
+                self.db,
+                self.external,
+                run_id,
+                executor.slots,
+                self.progress,
+                self.warn,
+            )
+            Scheduler(graph, todo, executor, sink, self.config.timeout).run()
+        repeats = sink.repeats()
+        if repeats:
+            self.note(repeats)
 
     def _metadata(self, run_id: int, stored: int, computed: int, splits: dict[int, dict[str, Any]]) -> dict[str, Any]:
         """What results.json says of the run beside its rows."""
@@ -209,32 +224,11 @@ class Coordinator:
             "splits": {str(seed): split for seed, split in splits.items()},
         }
 
-    def ensure_split(self, graph: Graph, seed: int) -> None:
-        """Write a seed's split unless it is stored in the present format (this is where data is read)."""
-        key = graph.split_keys[seed]
-        if self.cache.current("splits", key) and not self.config.force:
-            return
-        dataset = self.data.dataset()
-        split = make_split(dataset, self.config.data, seed)
-        meta = {"seed": seed, "summary": split.summary(), "normalisation": self.config.data.normalisation}
-        self.cache.save("splits", key, stored_arrays(split, dataset), meta)
-
     def _split_summaries(self, graph: Graph) -> dict[int, dict[str, Any]]:
         """Part sizes and twins left out, per seed, as recorded with each cached split."""
         summaries = {}
         for seed, key in graph.split_keys.items():
-            meta = self.cache.meta("splits", key)
+            meta = self.cache.meta(SPLITS, key)
             if meta is not None:
                 summaries[seed] = meta["summary"]
         return summaries
-
-    def job(self, task: Task, wait_for_memos: bool = True) -> Job:
-        return Job(
-            task,
-            context(self.config, task.seed),
-            str(self.cache.root),
-            self.config.plugin_files,
-            self.config.timeout,
-            wait_for_memos,
-            self.config.max_memory,
-        )

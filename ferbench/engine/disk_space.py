@@ -22,6 +22,7 @@ from ferbench.data.sampling import EVERY_IMAGE, SplitSettings
 from ferbench.engine.graph import Graph, Task
 from ferbench.engine.memory_limit import size_text
 from ferbench.engine.stage_cache import StageCache
+from ferbench.engine.stages import SPLITS
 from ferbench.files import free_bytes
 
 _PIXELS = 48 * 48
@@ -70,19 +71,14 @@ def run_needs(graph: Graph, todo: Sequence[Task], cache: StageCache, faces: tupl
     """The entries the run will write for the tasks in `todo` (every one, with `force`);
     `faces`: see `sample_faces`."""
     seeds = {task.seed for task in todo}
-    splits = [seed for seed in seeds if force or not cache.current("splits", graph.split_keys[seed])]
+    splits = [seed for seed in seeds if force or not cache.current(SPLITS, graph.split_keys[seed])]
     producers = [
         task
         for task in graph.tasks.values()
         if task.seed in seeds and task.produces is not None and (force or not cache.exists(*task.produces))
     ]
-    return Needs(
-        *faces,
-        len(splits),
-        sum(task.stage != "cluster" for task in producers),
-        sum(task.stage == "cluster" for task in producers),
-        len(todo),
-    )
+    clusterings = sum(task.produces == ("clusterings", task.key) for task in producers)
+    return Needs(*faces, len(splits), len(producers) - clusterings, clusterings, len(todo))
 
 
 def space_warning(folder: Path, needs: Needs) -> str | None:

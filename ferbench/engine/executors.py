@@ -1,7 +1,10 @@
 """Where tasks run: in this process, in local worker processes (loky), or on a Dask cluster.
 
 All three take a `Job`, run `ferbench.engine.worker.run_job` and hand back its `Outcome` through a
-future, so the coordinator schedules the same graph the same way on each.
+future, so the scheduler schedules the same graph the same way on each. Where they differ, an
+executor says so in a capability the scheduler reads (`slots`, `stops_at_deadline`, and a
+`WorkerDied`'s `pool_broken`), never in its name: a new backend is one class here and one line
+in `make_executor`.
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ import concurrent.futures
 import concurrent.futures.process
 import os
 import re
-from typing import Any, Iterable, Protocol
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator, Protocol
 
-from ferbench.engine.config import JOBS_ENV
+from ferbench.engine.config import JOBS_ENV, RunConfig
 from ferbench.engine.worker import Job, Outcome, run_job
 from ferbench.errors import FerbenchError
 
@@ -23,7 +27,8 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 class WorkerDied(Exception):
     """A worker process ended while it ran tasks: a crash in native code, the kernel's
     out-of-memory killer, a plugin that exits. `pool_broken`: every task running beside it was
-    lost too (local workers), so which one did it is not known; else (Dask) it was this task."""
+    lost too (local workers: the executor has started fresh workers), so which one did it is not
+    known; else (Dask) it was this task."""
 
     def __init__(self, reason: str, pool_broken: bool) -> None:
         super().__init__(reason)
@@ -45,7 +50,18 @@ def death_reason(message: str) -> str:
 
 
 class Executor(Protocol):
-    slots: int  # tasks that can run at once
+    """Where jobs run, and what the scheduler may count on there.
+
+    slots:             tasks that can run at once.
+    stops_at_deadline: a task past its `Job.timeout` is stopped where it runs (an alarm in the
+                       main thread of its process) and comes back timed out; where not (tasks
+                       in threads), the scheduler stops waiting for it at the deadline.
+    `outcome` raises `WorkerDied` for a task whose worker died; one that broke the pool has
+    already been replaced by fresh workers.
+    """
+
+    slots: int
+    stops_at_deadline: bool
 
     def submit(self, job: Job) -> Any: ...
 
@@ -55,9 +71,6 @@ class Executor(Protocol):
 
     def cancel(self, future: Any) -> None: ...
 
-    def restart(self) -> None:
-        """A fresh set of workers, after a worker died and took the others' tasks with it."""
-
     def close(self, *, kill: bool) -> None: ...
 
 
@@ -65,6 +78,7 @@ class SerialExecutor:
     """Runs each task in this process as it is submitted (`--jobs 1`)."""
 
     slots = 1
+    stops_at_deadline = True
 
     def submit(self, job: Job) -> concurrent.futures.Future:
         future: concurrent.futures.Future = concurrent.futures.Future()
@@ -78,9 +92,6 @@ class SerialExecutor:
         return future.result()
 
     def cancel(self, future: Any) -> None:
-        pass
-
-    def restart(self) -> None:
         pass
 
     def close(self, *, kill: bool) -> None:
@@ -104,6 +115,8 @@ def keep_worker_memory() -> None:
 class LokyExecutor:
     """`--jobs N`: N worker processes (joblib's loky), each capped at `threads` threads."""
 
+    stops_at_deadline = True
+
     def __init__(self, jobs: int, threads: int) -> None:
         self.slots = jobs
         self._env = {variable: str(threads) for variable in _THREAD_VARIABLES}
@@ -125,12 +138,14 @@ class LokyExecutor:
         try:
             return future.result()
         except concurrent.futures.process.BrokenProcessPool as error:  # loky's TerminatedWorkerError too
+            self._restart()
             raise WorkerDied(death_reason(str(error)), pool_broken=True) from None
 
     def cancel(self, future: concurrent.futures.Future) -> None:
         future.cancel()
 
-    def restart(self) -> None:
+    def _restart(self) -> None:
+        """Fresh workers for a broken pool (the caller drops every other future of the old one)."""
         self._pool.shutdown(wait=False, kill_workers=True)
         self._pool = self._start()
 
@@ -144,8 +159,11 @@ class DaskExecutor:
     With a scheduler address it joins that cluster; without one it starts a LocalCluster
     of `jobs` single-threaded worker processes. Workers compute; only this process writes
     the database. Workers read and write the stage cache, so on a real cluster the results
-    folder must be on a file system every worker sees.
+    folder must be on a file system every worker sees. Tasks run in worker threads, where no
+    alarm can stop them, so the scheduler stops waiting at the deadline instead.
     """
+
+    stops_at_deadline = False
 
     def __init__(self, jobs: int, threads: int, scheduler: str | None) -> None:
         require_dask()
@@ -191,9 +209,6 @@ class DaskExecutor:
     def cancel(self, future: Any) -> None:
         future.cancel()
 
-    def restart(self) -> None:
-        pass  # Dask replaces dead workers itself
-
     def close(self, *, kill: bool) -> None:
         self._client.close()
         if self._cluster is not None:
@@ -208,12 +223,25 @@ def require_dask() -> None:
         raise FerbenchError(f"--backend dask needs dask.distributed, which is not installed: {DASK_HINT}") from None
 
 
-def make_executor(backend: str, jobs: int, threads: int, scheduler: str | None) -> Executor:
-    if backend == "dask":
-        return DaskExecutor(jobs, threads, scheduler)
-    if jobs > 1:
-        return LokyExecutor(jobs, threads)
+def make_executor(config: RunConfig) -> Executor:
+    """The executor a run's `--backend`, `--jobs` and `--threads` ask for."""
+    if config.backend == "dask":
+        return DaskExecutor(config.jobs, config.threads, config.scheduler)
+    if config.jobs > 1:
+        return LokyExecutor(config.jobs, config.threads)
     return SerialExecutor()
+
+
+@contextmanager
+def running_on(executor: Executor) -> Iterator[Executor]:
+    """The executor, closed when the schedule ends: its workers killed where it did not finish
+    (Ctrl-C, a full disk), so no task outlives the run."""
+    finished = False
+    try:
+        yield executor
+        finished = True
+    finally:
+        executor.close(kill=not finished)
 
 
 def usable_cores() -> int:

@@ -16,7 +16,8 @@ from ferbench.data.handle import DataHandle
 from ferbench.engine.config import RunConfig
 from ferbench.engine.graph import Graph, Task
 from ferbench.engine.stage_cache import StageCache
-from ferbench.engine.transfer_graph import EXTERNALS, add_transfers, read_of
+from ferbench.engine.stages import EXTERNALS, SPLITS
+from ferbench.engine.transfer_graph import add_transfers, read_of
 from ferbench.engine.worker import Outcome
 from ferbench.plugins.registry import PluginRegistry
 from ferbench.storage.columns import external_column
@@ -64,7 +65,7 @@ class ExternalRun:
         if self.cache.current(EXTERNALS, key) and (key in self._made or not self.config.force):
             return
         external, seed, split_key = self._entries[key]
-        split = self.cache.load("splits", split_key)
+        split = self.cache.load(SPLITS, split_key)
         assert split is not None, "the coordinator writes a seed's split before its external faces"
         seen_rows = split.arrays.get("pool_rows", split.arrays["train_rows"])
         seen = data.dataset().images[seen_rows]
@@ -75,11 +76,9 @@ class ExternalRun:
         self.cache.save(EXTERNALS, key, arrays, meta)
         self._made.add(key)
 
-    def save(self, task: Task, outcome: Outcome, run_id: int, upstream: bool) -> str:
-        """Commit one transfer; its status."""
-        status = "failed" if upstream else outcome.status
-        self.db.save_transfer(task.key, run_id, str(task.extends), status, outcome.error, outcome.values)
-        return status
+    def save(self, task: Task, outcome: Outcome, run_id: int) -> None:
+        """Commit one transfer."""
+        self.db.save_transfer(task.key, run_id, str(task.extends), outcome.status, outcome.error, outcome.row)
 
     def metadata(self, graph: Graph) -> dict[str, Any]:
         """results.json's `external` section: per set, what it is, what each seed scored and left

@@ -15,16 +15,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from ferbench.engine.config import RunConfig
+from ferbench.engine.stages import SPLITS, STAGES
 from ferbench.keys import digest, estimator_identity
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import LoadedPlugin, PluginRegistry
 from ferbench.version import __version__
 
-Stage = Literal["extract", "cluster", "classify", "reference", "external_features", "transfer"]
-Read = tuple[str, str]  # (cache stage, key)
+CacheAddress = tuple[str, str]  # (cache stage, key): where a stage output or input is in the stage cache
 # How result rows name what is not a plugin: the images a classifier reads instead of features,
 # and the label source of a reference row. Only rows and messages use these names; a task
 # says it with None (no extractor, no clusterer) and its `reference` field.
@@ -32,12 +32,11 @@ IMAGES = "(images)"
 TRUE_LABELS = "(true labels)"
 RANDOM_LABELS = "(random labels)"
 REFERENCES = {"ceiling": TRUE_LABELS, "chance": RANDOM_LABELS}
-PRODUCES = {"extract": "features", "cluster": "clusterings", "external_features": "external_features"}
 
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of work.
+    """One unit of work; its stage (a key of `ferbench.engine.stages.STAGES`) says what it does.
 
     reads:      (cache stage, key) of every cached input, the split first.
     extractor:  the extractor whose features it reads; None for a classifier that reads images.
@@ -49,10 +48,10 @@ class Task:
                 the result row a transfer scores on that set (see `ferbench.engine.transfer_graph`).
     """
 
-    stage: Stage
+    stage: str
     key: str
     seed: int
-    reads: tuple[Read, ...]
+    reads: tuple[CacheAddress, ...]
     extractor: str | None
     clusterer: str | None = None
     classifier: str | None = None
@@ -64,11 +63,11 @@ class Task:
 
     @property
     def is_result(self) -> bool:
-        return self.stage in ("classify", "reference")
+        return STAGES[self.stage].stores == "results"
 
     @property
-    def produces(self) -> tuple[str, str] | None:
-        stage = PRODUCES.get(self.stage)
+    def produces(self) -> CacheAddress | None:
+        stage = STAGES[self.stage].produces
         return None if stage is None else (stage, self.key)
 
     @property
@@ -77,25 +76,25 @@ class Task:
         return self.reference or "pipeline"
 
     @property
-    def split(self) -> Read:
+    def split(self) -> CacheAddress:
         return self.reads[0]
 
     @property
-    def upstream(self) -> tuple[Read, ...]:
+    def upstream(self) -> tuple[CacheAddress, ...]:
         """The inputs other tasks produce (the coordinator writes the split before scheduling)."""
         return self.reads[1:]
 
     @property
-    def features(self) -> Read | None:
+    def features(self) -> CacheAddress | None:
         """The feature matrix it reads; None for the split-only tasks and image readers."""
         return self._read("features")
 
     @property
-    def clustering(self) -> Read | None:
+    def clustering(self) -> CacheAddress | None:
         """The pseudo-labels a pairing's classifier learns from."""
         return self._read("clusterings")
 
-    def _read(self, stage: str) -> Read | None:
+    def _read(self, stage: str) -> CacheAddress | None:
         return next((read for read in self.reads if read[0] == stage), None)
 
     def names(self) -> dict[str, str | None]:
@@ -107,19 +106,13 @@ class Task:
         }
 
     def describe(self) -> str:
-        names = self.names()
-        if self.stage == "external_features":
-            return f"seed {self.seed} · {names['extractor']} · features of {self.external}"
-        if self.stage == "transfer":
-            row = replace(self, stage="reference" if self.reference else "classify")
-            return f"{row.describe()} · on {self.external}"
-        if self.stage == "extract":
-            return f"seed {self.seed} · {names['extractor']} · extracting features"
-        if self.stage == "cluster":
-            return f"seed {self.seed} · {names['extractor']} → {names['clusterer']} · clustering"
-        if self.stage == "reference":
-            return f"seed {self.seed} · {names['extractor']} · {names['classifier']} on {self.reference} labels"
-        return f"seed {self.seed} · {names['extractor']} → {names['clusterer']} → {names['classifier']}"
+        """Its progress line (see `Stage.describe`)."""
+        fields: dict[str, Any] = {**self.names(), "seed": self.seed, "reference": self.reference}
+        fields["external"] = self.external
+        if self.extends is not None:  # a transfer reads as the row it extends, on its set
+            row = replace(self, stage="reference" if self.reference else "classify", extends=None)
+            fields["row"] = row.describe()
+        return STAGES[self.stage].describe.format(**fields)
 
 
 @dataclass
@@ -135,14 +128,13 @@ class Graph:
         self.tasks.setdefault(task.key, task)
         if task.is_result and task not in self.results:
             self.results.append(task)
-        if task.stage == "transfer" and task not in self.transfers:
+        if STAGES[task.stage].stores == "transfers" and task not in self.transfers:
             self.transfers.append(task)
         return task
 
-    def producer(self, read: tuple[str, str]) -> Task | None:
-        stage, key = read
-        task = self.tasks.get(key)
-        return task if task is not None and task.produces == read else None
+    def producer(self, address: CacheAddress) -> Task | None:
+        task = self.tasks.get(address[1])
+        return task if task is not None and task.produces == address else None
 
 
 def context(config: RunConfig, seed: int) -> BuildContext:
@@ -170,8 +162,9 @@ def _source_identity(loaded: LoadedPlugin) -> dict[str, Any]:
     return identity
 
 
-class _Identities:
-    """Plugin identities per (kind, name, seed): each estimator is built once to read it."""
+class _PluginKeys:
+    """The key of each plugin per (kind, name, seed), which every task key it runs in hashes:
+    each estimator is built once to read it."""
 
     def __init__(self, registry: PluginRegistry, config: RunConfig) -> None:
         self.registry = registry
@@ -215,14 +208,14 @@ def pairing_prior(registry: PluginRegistry, extractor: str | None, clusterer: st
 
 def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -> Graph:
     """The task graph of a run: every pairing x seed and the reference rows, keyed."""
-    identity = _Identities(registry, config)
+    plugin_key = _PluginKeys(registry, config)
     graph = Graph()
     for seed in config.seeds:
-        split = ("splits", split_key(fingerprint, config, seed))
+        split = (SPLITS, split_key(fingerprint, config, seed))
         graph.split_keys[seed] = split[1]
         for extractor in config.extractors:
             extract = graph.add(
-                Task("extract", digest(split, identity("extractor", extractor, seed)), seed, (split,), extractor)
+                Task("extract", digest(split, plugin_key("extractor", extractor, seed)), seed, (split,), extractor)
             )
             features = extract.produces
             ceilings: dict[str, str] = {}  # classifier -> its ceiling's key, for the pairings below
@@ -232,17 +225,17 @@ def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -
                 reads = (split,) if images else (split, features)
                 prior = pairing_prior(registry, source, None, classifier)
                 keys = {
-                    reference: digest(reads, identity("classifier", classifier, seed), reference)
+                    reference: digest(reads, plugin_key("classifier", classifier, seed), reference)
                     for reference in REFERENCES
                 }
                 for reference, key in keys.items():
                     graph.add(Task("reference", key, seed, reads, source, None, classifier, reference, prior))
                 ceilings[classifier] = keys["ceiling"]
             for clusterer in config.clusterers:
-                cluster_key = digest(features, identity("clusterer", clusterer, seed))
+                cluster_key = digest(features, plugin_key("clusterer", clusterer, seed))
                 cluster = graph.add(Task("cluster", cluster_key, seed, (split, features), extractor, clusterer))
                 for classifier in config.classifiers:
-                    key = digest(cluster.produces, identity("classifier", classifier, seed))
+                    key = digest(cluster.produces, plugin_key("classifier", classifier, seed))
                     reads = (split, features, cluster.produces)
                     prior = pairing_prior(registry, extractor, clusterer, classifier)
                     graph.add(

@@ -31,6 +31,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ferbench.engine.stage_cache import CorruptEntry, StageCache
+from ferbench.engine.stages import MEMOS
 from ferbench.errors import WriteError
 from ferbench.files import make_folder, write_error
 
@@ -39,7 +40,6 @@ try:  # POSIX; elsewhere two workers may compute the same memo, which is slower,
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-MEMO_STAGE = "memos"
 _ROOT: ContextVar[str | None] = ContextVar("ferbench_memo_root", default=None)
 _WAIT: ContextVar[bool] = ContextVar("ferbench_memo_wait", default=True)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -110,16 +110,16 @@ def shared_memo(name: str, key: str, compute: Callable[[], dict[str, np.ndarray]
 def _stored(cache: StageCache, name: str, key: str, compute: Callable[[], dict[str, np.ndarray]]):
     """The memo from the stage cache, computed and saved under the lock when it is not there."""
     entry_key = f"{name}-{key}"
-    with _locked(cache.path(MEMO_STAGE, entry_key).with_suffix(".lock"), name):
+    with _locked(cache.path(MEMOS, entry_key).with_suffix(".lock"), name):
         try:
-            entry = cache.load(MEMO_STAGE, entry_key)
+            entry = cache.load(MEMOS, entry_key)
         except CorruptEntry:  # removed by load; computed again below
             entry = None
         if entry is not None:
             return entry.arrays
         arrays = compute()
         try:
-            cache.save(MEMO_STAGE, entry_key, arrays, {"memo": name})
+            cache.save(MEMOS, entry_key, arrays, {"memo": name})
         except WriteError as error:
             warnings.warn(f"the {name} memo is not kept in the stage cache ({error.path}: {error.reason})")
         return arrays

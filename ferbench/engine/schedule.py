@@ -1,315 +1,251 @@
-"""The schedule of one run: the tasks a set of results needs, run in dependency order on the
-run's executor, each outcome handed to the coordinator as it comes back.
+"""The scheduler of one run: the tasks a set of results needs, started in dependency order on an
+executor, each outcome handed to the run's sink as it comes back. It only schedules: what is
+stored, shown or written of an outcome is the sink's (`ferbench.engine.run_sink`), where and how
+tasks run is the executor's (`ferbench.engine.executors`).
 
 A stage that fails (or times out) fails only what depends on it; a worker that dies fails only
-its own task (see `Schedule._worker_died`); an input entry that vanished is rebuilt; a task whose
-output could not be written (a full or read-only results folder) raises `WriteError`, which
-stops the run.
+its own task (see `Scheduler._worker_died`); an input entry that vanished is rebuilt; a task
+whose output could not be written (a full or read-only results folder) raises `WriteError`,
+which stops the run.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
-from ferbench.data.handle import DataHandle
-from ferbench.engine.config import RunConfig
-from ferbench.engine.executors import Executor, WorkerDied, make_executor
-from ferbench.engine.external_run import ExternalRun
-from ferbench.engine.graph import Graph, Read, Task
-from ferbench.engine.stage_cache import StageCache
-from ferbench.engine.time_left import TimeLeft
-from ferbench.engine.transfer_graph import EXTERNALS
+from ferbench.engine.executors import Executor, WorkerDied
+from ferbench.engine.graph import CacheAddress, Graph, Task
+from ferbench.engine.stages import INPUTS, STAGES
 from ferbench.engine.worker import Job, Outcome
 from ferbench.errors import WriteError
-from ferbench.storage.database import ResultsDB
 
 _RETRIES = 2  # times a task may find an input entry gone before it fails
-_DASK_GRACE_S = 5.0  # Dask runs tasks in threads, where no alarm can stop them: the coordinator does
-_WRITTEN_HERE = ("splits", EXTERNALS)  # cache stages the coordinator writes, when their first task starts
+_DEADLINE_GRACE_S = 5.0  # past a task's deadline, before the scheduler stops waiting for it itself
 
 
-class Progress(Protocol):
-    """What the coordinator tells its caller while it works (the CLI draws a rich bar)."""
+class Backlog(Protocol):
+    """The work left, for the time-left estimate: tasks not started, and those running."""
 
-    def begin(self, total: int, done: int) -> None: ...
+    def waiting(self) -> list[Task]: ...
 
-    def running(self, description: str) -> None: ...
+    def running(self) -> list[tuple[Task, float]]:
+        """Each running task with the seconds it has run."""
 
-    def finished(self, description: str, status: str, seconds_left: float | None) -> None: ...
 
+class Sink(Protocol):
+    """What the scheduler asks of its run and tells it (`ferbench.engine.run_sink.RunSink`)."""
 
-class Run(Protocol):
-    """What a schedule needs of its run (the `Coordinator`): where results and stage outputs
-    go, what to tell the user, and how to write the inputs the coordinator makes."""
+    def cached(self, address: CacheAddress) -> bool:
+        """Whether an input is in the stage cache already (never, with --force)."""
 
-    config: RunConfig
-    cache: StageCache
-    db: ResultsDB
-    data: DataHandle
-    external: ExternalRun
-    progress: Progress
-    warn: Callable[[str], None]
-    note: Callable[[str], None]
+    def write_input(self, address: CacheAddress, task: Task) -> None:
+        """Write an input the coordinator makes (a split, a set's faces), before `task` starts."""
 
-    def job(self, task: Task, wait_for_memos: bool = True) -> Job: ...
+    def job(self, task: Task, wait_for_memos: bool) -> Job:
+        """What a worker needs to compute `task`; a progress line says it started."""
 
-    def ensure_split(self, graph: Graph, seed: int) -> None: ...
+    def came_back(self, task: Task, outcome: Outcome) -> None:
+        """Any outcome the executor returned: its warnings are shown."""
+
+    def finished(self, task: Task, outcome: Outcome, seconds: float | None, backlog: Backlog) -> None:
+        """A task is done (ok, failed, timed out, or failed upstream without running: then
+        `seconds` is None): store what it made."""
 
 
 @dataclass
-class _InFlight:
+class _Running:
     task: Task
-    started: float
+    started: float  # time.monotonic() at submission
 
 
-class Schedule:
-    """Runs the tasks a set of results needs, in dependency order, on the configured executor.
+class Scheduler:
+    """Runs the tasks a set of results needs, in dependency order, on `executor`.
 
-    Order: seed by seed; within a seed producers first (features, then clusterings), so
-    that parallel workers stay busy and the many short classifier fits come last. A seed's
-    split (and its `--external` faces) is written when its first task starts, so a disk that
-    fills up does so after the earlier seeds' results are stored. A task that comes back busy
-    (another worker is computing a shared memo it needs) goes after every other ready task,
-    and then waits for the memo: its worker does other work meanwhile.
+    Order: seed by seed; within a seed by each stage's `rank` (producers first, so that parallel
+    workers stay busy and the many short classifier fits come last), then in graph order. The
+    inputs the coordinator writes (a seed's split, an --external set's faces) are written when
+    the first task reading them starts, so a disk that fills up does so after the earlier seeds'
+    results are stored. A task that comes back busy (another worker is computing a shared memo
+    it needs) goes after every other ready task, and then waits for the memo: its worker does
+    other work meanwhile.
+
+    State (every key a task key, every address a (cache stage, key) pair):
+
+    pending:     key -> Task not started yet; it is ready when each of its upstream inputs is
+                 in `available` or is one the coordinator writes (INPUTS).
+    available:   addresses in the cache: found there, written by a task that finished here, or
+                 written by the coordinator.
+    failed:      address -> why the task making it failed; tasks reading it fail without running.
+    running:     future -> the task it computes and when it started (the tasks in flight).
+    deferred:    keys of tasks that came back busy: they go last, and then wait for the memo.
+    retries:     key -> times the task found an input entry gone (rebuilt, then retried).
+    run_alone:   keys of tasks that were running when a worker died beside them and took them
+                 with it (a broken pool): each runs again alone, so the one at fault is found.
+    unwritable:  the first WriteError a task met: the run stops after storing what came back.
     """
 
-    _RANK = {"extract": 0, "cluster": 1, "external_features": 1, "reference": 2, "classify": 2, "transfer": 3}
-
-    def __init__(self, coordinator: Run, graph: Graph, todo: list[Task], run_id: int) -> None:
-        self.coordinator = coordinator
+    def __init__(
+        self, graph: Graph, todo: list[Task], executor: Executor, sink: Sink, timeout: float | None = None
+    ) -> None:
         self.graph = graph
-        self.run_id = run_id
+        self.executor = executor
+        self.sink = sink
+        self.timeout = timeout
         self.order = {key: index for index, key in enumerate(graph.tasks)}
-        self.available: set[Read] = set()
-        self.failed: dict[Read, str] = {}
-        self.retries: dict[str, int] = {}
         self.pending: dict[str, Task] = {}
+        self.available: set[CacheAddress] = set()
+        self.failed: dict[CacheAddress, str] = {}
+        self.in_flight: dict[Any, _Running] = {}
         self.deferred: set[str] = set()
-        self.shown_warnings: set[str] = set()
-        self.repeated_warnings = 0
-        self.in_flight: dict[Any, _InFlight] = {}
-        self.suspects: set[str] = set()  # tasks running when a worker died beside them: they rerun alone
-        self.unwritable: WriteError | None = None  # a task could not write its output: the run stops
-        self.time_left = TimeLeft()  # its workers are the executor's slots, set when it starts
+        self.retries: dict[str, int] = {}
+        self.run_alone: set[str] = set()
+        self.unwritable: WriteError | None = None
         for task in todo:
             self._require(task)
 
-    def _present(self, read: Read) -> bool:
-        if read in self.available:
+    def waiting(self) -> list[Task]:
+        return list(self.pending.values())
+
+    def running(self) -> list[tuple[Task, float]]:
+        now = time.monotonic()
+        return [(entry.task, now - entry.started) for entry in self.in_flight.values()]
+
+    def run(self) -> None:
+        """Until every task is done; raises the first WriteError a task met."""
+        while self.pending or self.in_flight:
+            self._fail_orphans()
+            self._submit_ready()
+            if not self.in_flight:
+                continue
+            for future in self.executor.wait(self.in_flight, timeout=1.0):
+                entry = self.in_flight.pop(future)
+                try:
+                    outcome = self.executor.outcome(future)
+                except WorkerDied as died:
+                    if self._worker_died(entry.task, died):
+                        break  # every other future of the broken pool went with it
+                    continue
+                self.sink.came_back(entry.task, outcome)
+                self._handle(entry.task, outcome, time.monotonic() - entry.started)
+            if self.unwritable is not None:  # after storing what else came back with it
+                raise self.unwritable
+            self._expire()
+
+    def _present(self, address: CacheAddress) -> bool:
+        if address in self.available:
             return True
-        if self.coordinator.config.force:
-            return False
-        if self.coordinator.cache.exists(*read):
-            self.available.add(read)
+        if self.sink.cached(address):
+            self.available.add(address)
             return True
         return False
 
     def _require(self, task: Task) -> None:
+        """Pending: the task, and the producer of each input that is not in the cache."""
         if task.key in self.pending:
             return
         self.pending[task.key] = task
-        for read in task.upstream:
-            if read[0] not in _WRITTEN_HERE and not self._present(read):
-                producer = self.graph.producer(read)
-                assert producer is not None, f"no task produces {read}"
+        for address in task.upstream:
+            if address[0] not in INPUTS and not self._present(address):
+                producer = self.graph.producer(address)
+                assert producer is not None, f"no task produces {address}"
                 self._require(producer)
 
     def _sort_key(self, task: Task) -> tuple[bool, int, int, int]:
-        return (task.key in self.deferred, task.seed, self._RANK[task.stage], self.order[task.key])
+        return (task.key in self.deferred, task.seed, STAGES[task.stage].rank, self.order[task.key])
 
-    def run(self) -> None:
-        executor = make_executor(
-            self.coordinator.config.backend,
-            self.coordinator.config.jobs,
-            self.coordinator.config.threads,
-            self.coordinator.config.scheduler,
-        )
-        in_flight = self.in_flight
-        self.time_left.workers = executor.slots
-        finished = False
-        try:
-            while self.pending or in_flight:
-                self._fail_orphans()
-                self._submit_ready(executor)
-                if not in_flight:
-                    continue
-                for future in executor.wait(in_flight, timeout=1.0):
-                    flight = in_flight.pop(future)
-                    try:
-                        outcome = executor.outcome(future)
-                    except WorkerDied as died:
-                        if self._worker_died(executor, flight.task, died):
-                            break  # every other future of the broken pool went with it
-                        continue
-                    if outcome.status not in ("busy", "missing"):  # those come back at once, having done nothing
-                        self.time_left.record(flight.task, time.monotonic() - flight.started)
-                    self._handle(flight.task, outcome)
-                if self.unwritable is not None:  # after storing what else came back with it
-                    raise self.unwritable
-                self._expire(executor, in_flight)
-            finished = True
-        finally:
-            executor.close(kill=not finished)
-        if self.repeated_warnings:
-            count = self.repeated_warnings
-            noun = "warning" if count == 1 else "warnings"
-            self.coordinator.note(f"{count} more {noun} like those above came from other tasks")
+    def _ready(self, task: Task) -> bool:
+        return all(address in self.available or address[0] in INPUTS for address in task.upstream)
 
-    def _submit_ready(self, executor: Executor) -> None:
-        """Start ready tasks while slots are free; a suspect (see `_worker_died`) runs alone."""
-        in_flight = self.in_flight
+    def _submit_ready(self) -> None:
+        """Start ready tasks while slots are free; one in `run_alone` runs with no other."""
         for task in sorted(self.pending.values(), key=self._sort_key):
-            if len(in_flight) >= executor.slots or any(f.task.key in self.suspects for f in in_flight.values()):
+            alone = any(entry.task.key in self.run_alone for entry in self.in_flight.values())
+            if len(self.in_flight) >= self.executor.slots or alone:
                 return
-            if task.key in self.suspects and in_flight:
+            if task.key in self.run_alone and self.in_flight:
                 continue  # waits for the other workers to finish
-            if all(read in self.available or read[0] in _WRITTEN_HERE for read in task.upstream):
-                self._write_inputs(task)
+            if self._ready(task):
+                for address in (task.split, *task.upstream):
+                    if address[0] in INPUTS and address not in self.available:
+                        self.sink.write_input(address, task)
+                        self.available.add(address)
                 del self.pending[task.key]
-                self.coordinator.progress.running(task.describe())
-                job = self.coordinator.job(task, wait_for_memos=task.key in self.deferred)
-                in_flight[executor.submit(job)] = _InFlight(task, time.monotonic())
+                job = self.sink.job(task, wait_for_memos=task.key in self.deferred)
+                self.in_flight[self.executor.submit(job)] = _Running(task, time.monotonic())
 
-    def _write_inputs(self, task: Task) -> None:
-        """The split and external faces a task reads, written by the coordinator when the first
-        task that reads them starts (this is where the data is read)."""
-        for read in (task.split, *task.upstream):
-            if read[0] in _WRITTEN_HERE and read not in self.available:
-                if read[0] == EXTERNALS:
-                    self.coordinator.external.ensure(read[1], self.coordinator.data)
-                else:
-                    self.coordinator.ensure_split(self.graph, task.seed)
-                self.available.add(read)
-
-    def _worker_died(self, executor: Executor, task: Task, died: WorkerDied) -> bool:
+    def _worker_died(self, task: Task, died: WorkerDied) -> bool:
         """A worker died running `task`; returns whether it broke the pool.
 
-        Where it broke the local pool, every task running then was lost and any of them may have
+        Where it broke the pool, every task running then was lost and any of them may have
         killed it: a task that ran alone is at fault and fails; the others run again, each alone
-        (once), so the one at fault is found without failing the rest. Dask names the task itself.
+        (once), so the one at fault is found without failing the rest. Else (Dask) the executor
+        named the task itself.
         """
         if not died.pool_broken:
-            self._handle(task, Outcome(task.key, "failed", error=died.reason))
+            self._finish(task, Outcome(task.key, "failed", error=died.reason))
             return False
-        lost = [task, *(flight.task for flight in self.in_flight.values())]
+        lost = [task, *(entry.task for entry in self.in_flight.values())]
         self.in_flight.clear()
-        executor.restart()
         for each in lost:
-            if len(lost) == 1 or each.key in self.suspects:
-                self._handle(each, Outcome(each.key, "failed", error=died.reason))
+            if len(lost) == 1 or each.key in self.run_alone:
+                self._finish(each, Outcome(each.key, "failed", error=died.reason))
             else:
-                self.suspects.add(each.key)
+                self.run_alone.add(each.key)
                 self.pending[each.key] = each
         return True
 
-    def _expire(self, executor: Executor, in_flight: dict[Any, _InFlight]) -> None:
-        """Where tasks run in threads (Dask), the coordinator stops waiting at the deadline."""
-        timeout = self.coordinator.config.timeout
-        if not timeout or self.coordinator.config.backend != "dask":
+    def _expire(self) -> None:
+        """Where the executor cannot stop a task at its deadline, stop waiting for it shortly after."""
+        if not self.timeout or self.executor.stops_at_deadline:
             return
-        for future, flight in list(in_flight.items()):
-            if time.monotonic() - flight.started > timeout + _DASK_GRACE_S:
-                executor.cancel(future)
-                del in_flight[future]
-                error = f"{flight.task.stage} timed out after {timeout:g} s"
-                self._handle(flight.task, Outcome(flight.task.key, "timeout", error=error))
+        for future, entry in list(self.in_flight.items()):
+            if time.monotonic() - entry.started > self.timeout + _DEADLINE_GRACE_S:
+                self.executor.cancel(future)
+                del self.in_flight[future]
+                error = f"{entry.task.stage} timed out after {self.timeout:g} s"
+                self._finish(entry.task, Outcome(entry.task.key, "timeout", error=error))
 
     def _fail_orphans(self) -> None:
         """Tasks whose input failed upstream fail with that input's reason, without running."""
         for task in list(self.pending.values()):
-            reasons = [self.failed[read] for read in task.upstream if read in self.failed]
+            reasons = [self.failed[address] for address in task.upstream if address in self.failed]
             if reasons:
                 del self.pending[task.key]
-                self._handle(task, Outcome(task.key, "failed", error=reasons[0]), upstream=True)
+                self._finish(task, Outcome(task.key, "failed", error=reasons[0]))
 
-    def _show_plugin_warnings(self, task: Task, messages: list[str]) -> None:
-        """Each distinct warning once, on one line naming the task; repeats are only counted."""
-        for message in messages:
-            if message in self.shown_warnings:
-                self.repeated_warnings += 1
-            else:
-                self.shown_warnings.add(message)
-                self.coordinator.warn(f"{task.describe()}: {message}")
-
-    def _handle(self, task: Task, outcome: Outcome, upstream: bool = False) -> None:
-        """One task came back (or failed without running, when `upstream` failed)."""
-        for warning in outcome.warnings:
-            self.coordinator.warn(warning)
-        self._show_plugin_warnings(task, outcome.plugin_warnings)
+    def _handle(self, task: Task, outcome: Outcome, seconds: float) -> None:
+        """One task came back from the executor after `seconds`."""
         if outcome.unwritable is not None:  # the results folder is full or read-only: the run stops
             self.unwritable = self.unwritable or WriteError(*outcome.unwritable)
         elif outcome.status == "missing":
-            self._rebuild(task, outcome.missing)
-        elif outcome.status == "busy":
-            self._defer(task)
-        elif task.produces is not None:
-            self._produced(task, outcome)
-        elif task.stage == "transfer":
-            status = self.coordinator.external.save(task, outcome, self.run_id, upstream)
-            if task.kind == "pipeline":
-                self.coordinator.progress.finished(task.describe(), status, self._seconds_left())
+            self._rebuild(task, outcome)
+        elif outcome.status == "busy":  # another worker computes a memo it needs: again after the rest
+            self.deferred.add(task.key)
+            self.pending[task.key] = task
         else:
-            self._store_result(task, outcome, upstream)
+            self._finish(task, outcome, seconds)
 
-    def _defer(self, task: Task) -> None:
-        """Another worker is computing a shared memo the task needs: try again after the rest."""
-        self.deferred.add(task.key)
-        self.pending[task.key] = task
+    def _finish(self, task: Task, outcome: Outcome, seconds: float | None = None) -> None:
+        """A task is done: what it produces is available, or failed for its readers."""
+        if task.produces is not None:
+            if outcome.status == "ok":
+                self.available.add(task.produces)
+            else:
+                self.failed[task.produces] = outcome.error or outcome.status
+        self.sink.finished(task, outcome, seconds, self)
 
-    def _produced(self, task: Task, outcome: Outcome) -> None:
-        """A stage output is in the cache (and a clustering's per-image outcome in the database), or failed."""
-        assert task.produces is not None
-        if outcome.status != "ok":
-            self.failed[task.produces] = outcome.error or outcome.status
-            return
-        self.available.add(task.produces)
-        if task.stage == "cluster":
-            self.coordinator.db.save_clustering(
-                task.key, task.extractor, task.clusterer, task.seed, outcome.arrays, outcome.meta
-            )
-
-    def _store_result(self, task: Task, outcome: Outcome, upstream: bool) -> None:
-        """A result row, committed at once, with a pairing's test predictions."""
-        row = {
-            "kind": task.kind,
-            **task.names(),
-            "seed": task.seed,
-            "status": "failed" if upstream else outcome.status,
-            "error": outcome.error,
-            "prior": task.prior,
-            "key": task.key,
-            **outcome.values,
-        }
-        clustering = task.clustering
-        predictions = outcome.arrays if clustering is not None and outcome.status == "ok" else None
-        self.coordinator.db.save_result(
-            task.key,
-            self.run_id,
-            row,
-            cluster_key=None if clustering is None else clustering[1],
-            predictions=predictions,
-            ceiling_key=task.ceiling,
-        )
-        if task.kind == "pipeline":
-            self.coordinator.progress.finished(task.describe(), row["status"], self._seconds_left())
-
-    def _seconds_left(self) -> float | None:
-        now = time.monotonic()
-        running = [(flight.task, now - flight.started) for flight in self.in_flight.values()]
-        return self.time_left.seconds(self.pending.values(), running)
-
-    def _rebuild(self, task: Task, read: Read | None) -> None:
+    def _rebuild(self, task: Task, outcome: Outcome) -> None:
         """An input entry vanished or was corrupt: rebuild it, then run the task again."""
         self.retries[task.key] = self.retries.get(task.key, 0) + 1
-        if read is None or self.retries[task.key] > _RETRIES:
-            error = f"the cache entry {read} keeps disappearing; is {self.coordinator.cache.root} writable?"
-            self._handle(task, Outcome(task.key, "failed", error=error))
+        address = outcome.missing
+        if address is None or self.retries[task.key] > _RETRIES:
+            self._finish(task, Outcome(task.key, "failed", error=outcome.error))
             return
-        self.available.discard(read)
-        if read[0] not in _WRITTEN_HERE:  # those are written again when the task is submitted again
-            producer = self.graph.producer(read)
+        self.available.discard(address)
+        if address[0] not in INPUTS:  # those are written again when the task is submitted again
+            producer = self.graph.producer(address)
             assert producer is not None
             self._require(producer)
         self.pending[task.key] = task

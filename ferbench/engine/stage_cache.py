@@ -23,12 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from ferbench.engine.stages import CACHE_STAGES, EXTERNALS, SPLITS
+from ferbench.errors import one_line
 from ferbench.files import atomic_writer, make_folder
 
 CACHE_FORMAT = 1
-_STAGE_FORMATS = {"splits": 2, "externals": 2}  # stages whose entries changed shape since format 1
+_STAGE_FORMATS = {SPLITS: 2, EXTERNALS: 2}  # stages whose entries changed shape since format 1
 _META = "__meta__"
-STAGES = ("splits", "features", "clusterings", "memos", "externals", "external_features")
 
 
 class CorruptEntry(Exception):
@@ -82,7 +83,7 @@ class StageCache:
                 arrays = {name: stored[name] for name in stored.files if name != _META}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
             path.unlink(missing_ok=True)
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            reason = one_line(error, typed=False)
             raise CorruptEntry(f"cache entry {path} is unreadable ({reason}); rebuilding it") from error
         return Entry(arrays, meta)
 
@@ -97,7 +98,7 @@ class StageCache:
     def entries(self) -> list[tuple[str, Path, dict[str, Any]]]:
         """(stage, path, meta) of every readable entry; unreadable ones have meta {}."""
         found = []
-        for stage in STAGES:
+        for stage in CACHE_STAGES:
             for path in sorted((self.root / stage).glob("*.npz")):
                 found.append((stage, path, self.meta(stage, path.stem) or {}))
         return found
@@ -105,7 +106,7 @@ class StageCache:
     def clear(self) -> tuple[int, int]:
         """Remove every entry (and the memos' lock files); returns (entries, bytes) removed."""
         files = size = 0
-        for stage in STAGES:
+        for stage in CACHE_STAGES:
             for path in (self.root / stage).glob("*.npz"):
                 size += path.stat().st_size
                 path.unlink()

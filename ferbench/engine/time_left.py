@@ -4,8 +4,9 @@ The work in a grid is uneven: a face-mesh extraction takes a minute, a k-NN fit 
 the first pairing finishes only after its features and clusters are made. Finished pairings
 over elapsed time therefore said 6.5 hours after the first pairing of an 8.6-minute run. This
 estimate prices each task still to run at the mean time of finished tasks most like it (same
-stage and plugins, else same stage and plugin, else same stage, else any task), counts what
-the running tasks still need, and divides by the workers.
+stage and plugins, else same stage and plugin, else same stage, else any task: each stage's
+`priced_as` and `alike` in `ferbench.engine.stages`), counts what the running tasks still need,
+and divides by the workers.
 """
 
 from __future__ import annotations
@@ -13,18 +14,14 @@ from __future__ import annotations
 from typing import Iterable
 
 from ferbench.engine.graph import Task
+from ferbench.engine.stages import likenesses
 
 Likeness = tuple[str | None, ...]
 
 
 def _likenesses(task: Task) -> tuple[Likeness, ...]:
     """The groups of tasks whose times price this one, the most alike first."""
-    if task.stage in ("extract", "external_features"):  # a refit is priced as the fit it repeats
-        return (("extract", task.extractor), ("extract",))
-    if task.stage == "cluster":
-        return (("cluster", task.extractor, task.clusterer), ("cluster", task.clusterer), ("cluster",))
-    # a reference row fits its classifier on true or random labels: priced like a pairing's fit
-    return (("classify", task.extractor, task.classifier), ("classify", task.classifier), ("classify",))
+    return likenesses(task.stage, vars(task))
 
 
 class TimeLeft:

@@ -17,11 +17,10 @@ from dataclasses import replace
 from typing import Sequence
 
 from ferbench.data.external import OVERLAP_RULE
-from ferbench.engine.graph import Graph, Read, Task, consumes_images
+from ferbench.engine.graph import CacheAddress, Graph, Task, consumes_images
+from ferbench.engine.stages import EXTERNALS
 from ferbench.keys import digest
 from ferbench.plugins.registry import PluginRegistry
-
-EXTERNALS = "externals"  # the cache stage of each set's faces per seed, written by the coordinator
 
 
 def externals_key(split_key: str, fingerprint: str) -> str:
@@ -46,6 +45,6 @@ def add_transfers(graph: Graph, registry: PluginRegistry, sets: Sequence[tuple[s
             graph.add(replace(row, stage="transfer", key=key, reads=reads, external=name, extends=row.key))
 
 
-def read_of(task: Task, stage: str) -> Read | None:
+def read_of(task: Task, stage: str) -> CacheAddress | None:
     """The entry of a cache stage a task reads (a set's faces, their features), if it reads one."""
     return next((read for read in task.reads if read[0] == stage), None)

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -27,8 +27,9 @@ from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
 from ferbench.engine.peak_memory import peak_memory
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
-from ferbench.engine.transfer_graph import EXTERNALS, read_of
-from ferbench.errors import WriteError
+from ferbench.engine.stages import EXTERNALS, INPUTS, STAGES
+from ferbench.engine.transfer_graph import read_of
+from ferbench.errors import WriteError, one_line
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns, reference_targets
@@ -63,14 +64,22 @@ class Outcome:
     """status: ok, failed, timeout, missing (an input entry vanished: `missing` names it),
     busy (a shared memo it needs is being computed by another worker: run it again later), or
     unwritable (its output could not be written: `unwritable` holds the WriteError's path,
-    reason and whether the disk is full; the run stops, keeping what finished)."""
+    reason and whether the disk is full; the run stops, keeping what finished).
+
+    row:       the columns it adds to its result row (scores, times, peak memory).
+    per_image: what the results database keeps per image: a clustering's training labels and
+               clusters, a pairing's test predictions.
+    details:   what is stored beside a clustering's per-image arrays (times, silhouette, its
+               cluster-to-emotion map and representative faces) or an extraction's times.
+    error:     why it failed; for `missing`, the reason to fail with once retries run out.
+    """
 
     key: str
     status: str
     error: str | None = None
-    values: dict[str, Any] = field(default_factory=dict)
-    arrays: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
+    row: dict[str, Any] = field(default_factory=dict)
+    per_image: dict[str, np.ndarray] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     plugin_warnings: list[str] = field(default_factory=list)  # what the task's code warned, one line each
     missing: tuple[str, str] | None = None
@@ -129,7 +138,7 @@ def _read(job: Job, read: tuple[str, str]) -> Entry:
         raise _MissingInput(read, str(error)) from None
     if entry is None:
         raise _MissingInput(read, None)
-    if read[0] in ("splits", EXTERNALS):  # stored as loaded: uint8 pixels and the normalisation
+    if read[0] in INPUTS:  # stored as loaded: uint8 pixels and the normalisation
         entry = Entry(normalised(entry.arrays, entry.meta["normalisation"]), entry.meta)
     _remember(index, entry)
     return entry
@@ -147,27 +156,13 @@ def _write(job: Job, stage: str, arrays: dict[str, np.ndarray], meta: dict[str, 
     _remember((job.cache_root, stage, job.task.key), Entry(arrays, meta))
 
 
-def _one_line(error: BaseException) -> str:
-    """The reason a stage failed, as one line for the results table."""
-    lines = str(error).strip().splitlines()
-    message = lines[0] if lines else ""
-    if isinstance(error, StageError):
-        return message
-    return f"{type(error).__name__}: {message}" if message else type(error).__name__
-
-
 def run_job(job: Job) -> Outcome:
     """Compute one task; plugin errors and timeouts become the outcome, never an exception, and
     the warnings it raised travel with the outcome, one line each, for the coordinator to show."""
     with warnings.catch_warnings(record=True) as caught:
         outcome = _run(job)
-    outcome.plugin_warnings = list(dict.fromkeys(_one_line_warning(caught_warning) for caught_warning in caught))
+    outcome.plugin_warnings = list(dict.fromkeys(one_line(caught_warning.message) for caught_warning in caught))
     return outcome
-
-
-def _one_line_warning(caught: warnings.WarningMessage) -> str:
-    lines = str(caught.message).strip().splitlines()
-    return f"{caught.category.__name__}: {lines[0]}" if lines else caught.category.__name__
 
 
 def _run(job: Job) -> Outcome:
@@ -176,14 +171,16 @@ def _run(job: Job) -> Outcome:
     try:
         memos = memos_in(job.cache_root, wait=job.wait_for_memos)
         with threadpool_limits(limits=job.context.n_jobs), memos, deadline(job.timeout), memory_limit(job.max_memory):
-            return _STAGES[job.task.stage](job, registry)
+            return _work(job.task.stage)(job, registry)
     except MemoryLimit:
         assert job.max_memory is not None
         return Outcome(
             key, "failed", error=f"{job.task.stage} went over the memory limit of {size_text(job.max_memory)}"
         )
     except _MissingInput as missing:
-        return Outcome(key, "missing", missing=missing.read, warnings=[missing.warning] if missing.warning else [])
+        error = f"the cache entry {missing.read} keeps disappearing; is {job.cache_root} writable?"
+        warned = [missing.warning] if missing.warning else []
+        return Outcome(key, "missing", error=error, missing=missing.read, warnings=warned)
     except MemoBusy:
         return Outcome(key, "busy")
     except TaskTimeout:
@@ -191,7 +188,12 @@ def _run(job: Job) -> Outcome:
     except WriteError as error:  # the results folder is full or read-only: not the plugin's fault
         return Outcome(key, "unwritable", error=str(error), unwritable=(error.path, error.reason, error.no_space))
     except Exception as error:  # plugin code: report it on the row, keep the grid going
-        return Outcome(key, "failed", error=_one_line(error))
+        return Outcome(key, "failed", error=one_line(error, typed=not isinstance(error, StageError)))
+
+
+def _work(stage: str) -> Callable[[Job, PluginRegistry], Outcome]:
+    """The function of this module that computes a stage (its `work` in `STAGES`)."""
+    return globals()[STAGES[stage].work]
 
 
 def _parts(entry: Entry, name: str) -> tuple[np.ndarray, ...]:
@@ -207,7 +209,7 @@ def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
     arrays = {part: getattr(features, part) for part in PARTS}
     _write(job, "features", arrays, {**meta, "feature_blocks": features.blocks})
-    return Outcome(task.key, "ok", meta=meta)
+    return Outcome(task.key, "ok", details=meta)
 
 
 def _fit_images(split: Entry) -> np.ndarray:
@@ -244,7 +246,7 @@ def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
         "representatives": {str(c): train_rows[positions].tolist() for c, positions in nearest.items()},
     }
     arrays = {"train_rows": train_rows, "train_labels": train_labels, "clusters": clustering.train}
-    return Outcome(task.key, "ok", arrays=arrays, meta={**meta, **artefacts})
+    return Outcome(task.key, "ok", per_image=arrays, details={**meta, **artefacts})
 
 
 def _inputs(job: Job, split: Entry, features: Entry | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,7 +279,7 @@ def _classify(job: Job, registry: PluginRegistry) -> Outcome:
         "test_labels": truth["test"],
         "test_predictions": mapping.apply(predictions.test),
     }
-    return Outcome(task.key, "ok", values=values, arrays=arrays)
+    return Outcome(task.key, "ok", row=values, per_image=arrays)
 
 
 def _reference(job: Job, registry: PluginRegistry) -> Outcome:
@@ -295,7 +297,7 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
         )
     values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
-    return Outcome(task.key, "ok", values=values)
+    return Outcome(task.key, "ok", row=values)
 
 
 def _external_features(job: Job, registry: PluginRegistry) -> Outcome:
@@ -310,7 +312,7 @@ def _external_features(job: Job, registry: PluginRegistry) -> Outcome:
     check_refit(features.train, cached.arrays["train"], str(task.extractor))
     meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
     _write(job, "external_features", {"external": features.test}, {**meta, "external": task.external})
-    return Outcome(task.key, "ok", meta=meta)
+    return Outcome(task.key, "ok", details=meta)
 
 
 def _transfer(job: Job, registry: PluginRegistry) -> Outcome:
@@ -335,14 +337,4 @@ def _transfer(job: Job, registry: PluginRegistry) -> Outcome:
     mapped = ClusterMap.fit(targets, truth).apply(predicted)
     values = transfer_scores(mapped, faces.arrays["labels"], faces.meta["emotions"])
     values.update(set=faces.meta["summary"], fit_s=fit_seconds, predict_s=predict_seconds, fit_mb=peak.megabytes)
-    return Outcome(task.key, "ok", values=values)
-
-
-_STAGES = {
-    "extract": _extract,
-    "cluster": _cluster,
-    "classify": _classify,
-    "reference": _reference,
-    "external_features": _external_features,
-    "transfer": _transfer,
-}
+    return Outcome(task.key, "ok", row=values)
