@@ -19,7 +19,7 @@ import pandas as pd
 
 from ferbench.data.external import ExternalSet
 from ferbench.data.handle import DataHandle, dataset_metadata
-from ferbench.data.sampling import choose_emotions, make_split, stored_arrays
+from ferbench.data.sampling import choose_emotions, make_split
 from ferbench.engine.config import RunConfig
 from ferbench.engine.disk_space import run_needs, sample_faces, space_warning
 from ferbench.engine.external_run import ExternalRun, with_external_columns
@@ -216,8 +216,8 @@ class Coordinator:
             return
         dataset = self.data.dataset()
         split = make_split(dataset, self.config.data, seed)
-        meta = {"seed": seed, "summary": split.summary(), "normalisation": self.config.data.normalisation}
-        self.cache.save("splits", key, stored_arrays(split, dataset), meta)
+        arrays, meta = split.stored(dataset.images, self.config.data.normalisation)
+        self.cache.save("splits", key, arrays, {"seed": seed, **meta})
 
     def _split_summaries(self, graph: Graph) -> dict[int, dict[str, Any]]:
         """Part sizes and twins left out, per seed, as recorded with each cached split."""
