@@ -8,7 +8,6 @@ Labels serve, as in the benchmark, only to score and to name the clusters (the t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,7 +29,7 @@ from ferbench.protocol.scoring import ClusterMap
 from ferbench.protocol.stages import representatives
 from ferbench.recogniser import FIT_ON, FitOn
 from ferbench.recogniser.model import UNKNOWN, Recogniser
-from ferbench.storage.exports import JSON_NAME
+from ferbench.storage.exports import JSON_NAME, load_run
 from ferbench.version import __version__
 
 
@@ -118,7 +117,7 @@ def train_selected(
 ) -> Recogniser:
     """Train the validation-selected pipeline of the run stored in `out_dir`, with that run's
     data (or `data`, where the file has moved) and settings; `seed` defaults to the run's first."""
-    document = _stored_run(out_dir)
+    document = load_run(out_dir).metadata
     selected, config = document.get("selected"), document["config"]
     if not selected:
         raise FerbenchError(f"{Path(out_dir) / JSON_NAME}: the run has no pipeline selected on validation accuracy")
@@ -138,16 +137,6 @@ def train_selected(
         quick=config.get("quick", False),
         warn=warn,
     )
-
-
-def _stored_run(out_dir: str | Path) -> dict[str, Any]:
-    path = Path(out_dir) / JSON_NAME
-    if not path.is_file():
-        raise FerbenchError(f"--from {out_dir}: no results.json there; run `ferbench run --out {out_dir}` first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise FerbenchError(f"{path}: not a ferbench results file ({error})") from error
 
 
 def _canonical(registry: PluginRegistry, pairing: Pairing) -> Pairing:
