@@ -12,6 +12,7 @@ from ferbench.report import columns, formats
 from ferbench.report.columns import percent
 from ferbench.report.exporters import ReportOptions
 from ferbench.report.html import html_page, write_html_report
+from ferbench.report.latex import latex
 from ferbench.report.views import load_views
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, faces_csv, result_rows, write_run
 
@@ -209,6 +210,7 @@ def test_a_score_column_added_to_the_list_shows_in_every_format(stored, tmp_path
         console.print(shown)
         text = console.export_text()
         assert header in text and text.count("55.0±7.1") >= 5 * (1 + (header != "Speed"))
+    assert r"speed \%" in latex([view]) and latex([view]).count(r"55.0$\pm$7.1") == 6
     exported = pd.read_csv(io.StringIO(formats.csv([view]))).set_index(["extractor", "clusterer", "classifier"])
     assert exported.loc[PARTIAL, "speed_mean"] == pytest.approx(0.5) and exported["speed_std"].max() > 0.07
     records = json.loads(formats.to_json([view]))["runs"][0]["leaderboard"]

@@ -3,7 +3,7 @@ show it, and where the external sets' columns go.
 
 Every format renders from this list. The leaderboard (`ferbench.report.leaderboard`) averages
 the entries marked `averaged` over seeds into `<key>_mean` and `<key>_std`, the frame CSV and
-JSON export as it is; the terminal, markdown, HTML and side-by-side tables show the entries that
+JSON export as it is; the terminal, markdown, HTML, LaTeX and side-by-side tables show the entries that
 name them, in the list's order. A new score column is therefore one entry here (and the row
 value it reads); a column the report computes rather than averages, such as an interval's
 bound, is one entry with `averaged=False` reading the board's own column.
@@ -19,8 +19,8 @@ import pandas as pd
 from ferbench.storage.columns import EXTERNAL_PREFIX, external_columns
 
 # The tables a column can be shown in (CSV and JSON carry every column of the leaderboard frame).
-TERMINAL, MARKDOWN, HTML, SIDE_BY_SIDE = "terminal", "markdown", "html", "side by side"
-TABLES = frozenset({TERMINAL, MARKDOWN, HTML, SIDE_BY_SIDE})
+TERMINAL, MARKDOWN, HTML, SIDE_BY_SIDE, LATEX = "terminal", "markdown", "html", "side by side", "latex"
+TABLES = frozenset({TERMINAL, MARKDOWN, HTML, SIDE_BY_SIDE, LATEX})
 # Stage measurements the leaderboard averages as they are (no `_mean`): seconds, and peak resident MB.
 TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
 MEMORY = ["extract_mb", "cluster_mb", "fit_mb"]
@@ -80,7 +80,7 @@ class Column:
 
     `key` names it: the row score it averages (`averaged`: the board holds `<key>_mean` and
     `<key>_std`), or else the board column its number is in. `header` heads it in the terminal,
-    `label` in markdown, HTML and side by side. `best`: which value the HTML page marks as best.
+    `label` in markdown, HTML, LaTeX and side by side. `best`: which value the HTML page marks as best.
     `optional`: shown only where some row has a value (validation exists only in runs with a
     validation part).
     """
@@ -113,7 +113,7 @@ def score(
     return Column(key, header, label, spread(key, show), views, averaged=True, best=best, optional=optional)
 
 
-# The full leaderboards; markdown and side by side show fewer columns.
+# The full leaderboards; markdown, LaTeX and side by side show fewer columns.
 FULL = frozenset({TERMINAL, HTML})
 # In the order every table shows them; the averaged ones in the order the frame (CSV, JSON) holds them.
 LEADERBOARD: tuple[Column, ...] = (
@@ -139,7 +139,13 @@ LEADERBOARD: tuple[Column, ...] = (
 # After which column each table puts the external sets' accuracies: beside the ceiling, the other
 # number that measures the features; side by side, beside test ACC, since chance and ceiling are
 # what a narrow comparison leaves out first.
-EXTERNAL_AFTER = {TERMINAL: "ceiling_acc", MARKDOWN: "ceiling_acc", HTML: "ceiling_acc", SIDE_BY_SIDE: "test_acc"}
+EXTERNAL_AFTER = {
+    TERMINAL: "ceiling_acc",
+    MARKDOWN: "ceiling_acc",
+    HTML: "ceiling_acc",
+    LATEX: "ceiling_acc",
+    SIDE_BY_SIDE: "test_acc",
+}
 # Left out in this order where a terminal is too narrow (side by side: that column of every run);
 # EXTERNAL stands for the external sets' columns. What is not named always stays.
 EXTERNAL = "(external sets)"

@@ -53,6 +53,7 @@ FORMATS: dict[str, Format] = {
     "markdown": Format("text", "ferbench.report.formats:markdown"),
     "csv": Format("text", "ferbench.report.formats:csv"),
     "json": Format("text", "ferbench.report.formats:to_json"),
+    "latex": Format("text", "ferbench.report.latex:latex", "booktabs tables for a paper"),
     "html": Format(
         "page",
         "ferbench.report.html:write_html",
