@@ -25,10 +25,11 @@ from ferbench.cli import plugin as plugin_commands
 from ferbench.cli import recogniser as recogniser_commands
 from ferbench.cli import results as results_commands
 from ferbench.cli.data import DATA_ENV, add_data_command, add_sample_options, command_data, split_settings
-from ferbench.cli.results import DEFAULT_OUT, REPORT_NAME
+from ferbench.cli.results import DEFAULT_OUT
 from ferbench.cli.terminal import console, errors, note, print_warnings, warn
 from ferbench.engine.config import JOBS_ENV
 from ferbench.errors import FerbenchError
+from ferbench.report.exporters import REPORT_NAME
 from ferbench.version import __version__
 
 if TYPE_CHECKING:

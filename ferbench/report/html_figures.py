@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from ferbench.data.dataset import EMOTIONS
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
+from ferbench.report.columns import external_name, external_scores, percent
 from ferbench.report.figures import (
     MontageRow,
     TransferPanel,
@@ -35,7 +36,7 @@ from ferbench.report.figures import (
     tradeoff_figure,
     transfer_figure,
 )
-from ferbench.report.leaderboard import external_name, external_scores, pairing_name, percent
+from ferbench.report.leaderboard import pairing_name
 from ferbench.report.views import RunView
 from ferbench.storage.artifacts import Artifacts, ClusteringArtifacts, PredictionArtifacts
 
