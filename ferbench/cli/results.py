@@ -82,6 +82,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     report.add_argument("--output", metavar="FILE", help="write to FILE instead of printing (not for --format table)")
     report.add_argument(
+        "--study",
+        action="store_true",
+        help="print the run's study file instead of a leaderboard (or write it to --output): "
+        "`ferbench run --study FILE` runs it again",
+    )
+    report.add_argument(
         "--data",
         metavar="PATH",
         help="where the run's faces are now, for the HTML cluster montage (default: where the run read them)",
@@ -118,8 +124,32 @@ def command_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(text: str, output: str | None) -> None:
+    if output:
+        write_atomically(Path(output), text)
+        errors.print(f"Wrote {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
+def _stored_study(out_dir: str) -> str:
+    """The study.toml a run left in its folder."""
+    from ferbench.engine.study import STUDY_NAME
+
+    path = Path(out_dir) / STUDY_NAME
+    if not path.is_file():
+        raise FerbenchError(
+            f"no study in {out_dir} (expected {path}): a run made before study files stored none; "
+            "run its command again, which computes nothing, to store one"
+        )
+    return path.read_text(encoding="utf-8")
+
+
 def command_report(args: argparse.Namespace) -> int:
     out_dirs = args.out or [DEFAULT_OUT]
+    if args.study:
+        _export(_stored_study(out_dirs[0]), args.output)
+        return 0
     if args.format == "html":
         from ferbench.report.html import write_html_report
 
@@ -139,12 +169,7 @@ def command_report(args: argparse.Namespace) -> int:
         console.print(formats.terminal(views, args.sort, args.by))
         return 0
     exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
-    text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
-    if args.output:
-        write_atomically(Path(args.output), text)
-        errors.print(f"Wrote {args.output}", highlight=False)
-    else:
-        sys.stdout.write(text)
+    _export(exporters[args.format](views, args.by).rstrip("\n") + "\n", args.output)
     return 0
 
 

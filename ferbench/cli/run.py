@@ -7,12 +7,16 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ferbench.cli.data import DATA_ENV, add_sample_options, split_settings
 from ferbench.cli.results import DEFAULT_OUT, REPORT_NAME
 from ferbench.cli.terminal import console, errors, note, print_warnings, warn
 from ferbench.engine.config import JOBS_ENV
+from ferbench.errors import FerbenchError
+
+if TYPE_CHECKING:
+    from ferbench.engine.study import Study
 
 EXIT_FAILED_PAIRINGS = 1
 EXIT_INTERRUPTED = 130
@@ -45,13 +49,23 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def _add_pipeline_options(run: argparse.ArgumentParser) -> None:
     picks = run.add_argument_group("which pipelines (kinds left out take every plugin of that kind)")
     picks.add_argument(
+        "--study",
+        metavar="FILE",
+        help="run the study this TOML file writes down, each key a run option's long name (every run stores "
+        "its own as study.toml in --out; `ferbench report --study` prints it); beside it only the execution "
+        "options (--jobs, --threads, --backend, --scheduler, --timeout, --max-memory), which override the "
+        "file's, --out, --force and --report",
+    )
+    picks.add_argument(
         "--all",
         action="store_true",
+        default=None,
         help="every available extractor x clusterer x classifier (slow deep-training plugins need --slow)",
     )
     picks.add_argument(
         "--slow",
         action="store_true",
+        default=None,
         help="let --all (and kinds left out) include plugins that train for minutes per seed",
     )
     picks.add_argument(
@@ -76,13 +90,18 @@ def _add_data_options(run: argparse.ArgumentParser) -> None:
     )
 
 
+def _job_count(text: str) -> int | str:
+    """`--jobs 4` as a number, as a study file writes it; any other text is checked with the rest."""
+    return int(text) if text.isdigit() else text
+
+
 def _add_execution_options(run: argparse.ArgumentParser) -> None:
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
         type=int,
         nargs="+",
-        default=[0, 1, 2],
+        default=None,
         metavar="SEED",
         help="repeat everything per seed (default 0 1 2)",
     )
@@ -95,6 +114,7 @@ def _add_execution_options(run: argparse.ArgumentParser) -> None:
     )
     how.add_argument(
         "--jobs",
+        type=_job_count,
         metavar="N|auto",
         help=f"tasks computed at once, each in its own worker process (default ${JOBS_ENV}, else auto: one per "
         "core, or cores / --threads); results are identical for any N. A worker that dies (a crash in native "
@@ -104,7 +124,7 @@ def _add_execution_options(run: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--threads",
         type=int,
-        default=1,
+        default=None,
         metavar="T",
         help="BLAS, OpenMP and torch threads per task (default 1; jobs x threads must fit the cores: "
         "oversubscribed pools on a busy machine run many times slower)",
@@ -112,7 +132,7 @@ def _add_execution_options(run: argparse.ArgumentParser) -> None:
     how.add_argument(
         "--backend",
         choices=["local", "dask"],
-        default="local",
+        default=None,
         help='local worker processes, or a Dask distributed cluster (optional extra: pip install -e ".[dask]")',
     )
     how.add_argument(
@@ -140,9 +160,11 @@ def _add_execution_options(run: argparse.ArgumentParser) -> None:
         help="recompute everything, even results and stage outputs already stored in --out",
     )
     how.add_argument(
-        "--device", choices=["auto", "cpu", "cuda"], default="auto", help="where torch plugins run (default auto)"
+        "--device", choices=["auto", "cpu", "cuda"], default=None, help="where torch plugins run (default auto)"
     )
-    how.add_argument("--quick", action="store_true", help="short training budgets for torch plugins (smoke tests)")
+    how.add_argument(
+        "--quick", action="store_true", default=None, help="short training budgets for torch plugins (smoke tests)"
+    )
     how.add_argument(
         "--out",
         default=DEFAULT_OUT,
@@ -167,35 +189,38 @@ def _announce_data(summary: dict) -> None:
         )
 
 
+def _study(args: argparse.Namespace) -> Study:
+    """What the command line asks, or the study file it names with the command line's execution
+    options put in; any other option beside --study is refused, as the file is the record."""
+    from ferbench.engine.study import EXECUTION, Study, read_study
+    from ferbench.plugins.registry import load_plugins
+
+    given = Study.of_options(vars(args))
+    if args.study is None:
+        split_settings(args)  # --sample beside --per-class is refused in the options' own words
+        return given
+    refused = [f"--{name}" for name in given.values if name not in EXECUTION]
+    if refused:
+        allowed = ", ".join(f"--{name}" for name in EXECUTION)
+        raise FerbenchError(
+            f"{' '.join(refused)} given beside --study {args.study}: the study file says what is computed, so "
+            f"put it there (beside --study, only {allowed}, --out, --force and --report are taken)"
+        )
+    study = read_study(args.study).replace(given.values)
+    study.check_plugins(load_plugins(study.values.get("plugin", [])))
+    return study
+
+
 def command_run(args: argparse.Namespace) -> int:
     from ferbench import api
     from ferbench.cli.progress import RichProgress
     from ferbench.report.terminal_table import render_leaderboard
 
+    study = _study(args)
     with RichProgress(errors) as progress:
         result = api.run(
-            args.extractor,
-            args.clusterer,
-            args.classifier,
-            everything=args.all,
-            slow=args.slow,
-            data=args.data or os.environ.get(DATA_ENV) or None,
-            labels=args.labels,
-            ferplus=args.ferplus,
-            external=args.external,
-            split=split_settings(args),
-            seeds=args.seeds,
-            clusters=args.clusters,
-            jobs=args.jobs,
-            threads=args.threads,
-            backend=args.backend,
-            scheduler=args.scheduler,
-            timeout=args.timeout,
-            max_memory=args.max_memory,
-            device=args.device,
-            quick=args.quick,
+            **{"everything": False, "data": os.environ.get(DATA_ENV) or None, **study.arguments()},
             force=args.force,
-            plugins=args.plugin,
             out=args.out,
             progress=progress,
             warn=warn,
