@@ -83,6 +83,12 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "--output", metavar="FILE", help=f"write to FILE instead of printing (not for --format {screens})"
     )
     report.add_argument(
+        "--study",
+        action="store_true",
+        help="print the run's study file instead of a leaderboard (or write it to --output): "
+        "`ferbench run --study FILE` runs it again",
+    )
+    report.add_argument(
         "--data",
         metavar="PATH",
         help="where the run's faces are now, for the HTML cluster montage (default: where the run read them)",
@@ -119,8 +125,32 @@ def command_cache(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(text: str, output: str | None) -> None:
+    if output:
+        write_atomically(Path(output), text)
+        errors.print(f"Wrote {output}", highlight=False)
+    else:
+        sys.stdout.write(text)
+
+
+def _stored_study(out_dir: str) -> str:
+    """The study.toml a run left in its folder."""
+    from ferbench.engine.study import STUDY_NAME
+
+    path = Path(out_dir) / STUDY_NAME
+    if not path.is_file():
+        raise FerbenchError(
+            f"no study in {out_dir} (expected {path}): a run made before study files stored none; "
+            "run its command again, which computes nothing, to store one"
+        )
+    return path.read_text(encoding="utf-8")
+
+
 def command_report(args: argparse.Namespace) -> int:
     """Look the format up in the registry, make it from the stored runs, and show or write it."""
+    if args.study:
+        _export(_stored_study((args.out or [DEFAULT_OUT])[0]), args.output)
+        return 0
     from ferbench.report.views import load_views
 
     out_dirs = args.out or [DEFAULT_OUT]
@@ -135,11 +165,8 @@ def command_report(args: argparse.Namespace) -> int:
         console.print(f"Report: {made}", highlight=False)
     elif chosen.kind == "screen":
         console.print(made)
-    elif output is not None:
-        write_atomically(output, made.rstrip("\n") + "\n")
-        errors.print(f"Wrote {args.output}", highlight=False)
     else:
-        sys.stdout.write(made.rstrip("\n") + "\n")
+        _export(made.rstrip("\n") + "\n", None if output is None else str(output))
     return 0
 
 

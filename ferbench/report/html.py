@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import platform
+import re
 from datetime import datetime, timezone
 from html import escape
 from importlib import metadata as distributions
@@ -48,21 +49,29 @@ dl.facts dt { color: #666; } dl.facts dd { margin: 0; }
 .headline { background: #eef5ff; border-left: 4px solid #2f6fd6; padding: 8px 14px; }
 .headline p { margin: 4px 0; } .headline p:first-child { font-size: 16px; font-weight: 600; }
 table { border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; font-size: 13px; }
-th, td { padding: 3px 6px; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
-th { background: #f5f5f7; position: sticky; top: 0; white-space: normal; vertical-align: bottom; }
+table.leaderboard { max-width: 100%; }
+th, td { padding: 3px 4px; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
+th { background: #f5f5f7; position: sticky; top: 0; white-space: normal; vertical-align: bottom; font-size: 12px; }
 td.name, th.name { text-align: left; }
-td.note { text-align: left; white-space: normal; min-width: 7em; }
-td.prior { white-space: normal; min-width: 9em; max-width: 15em; color: #555; }
+td.name { white-space: normal; overflow-wrap: break-word; }  /* a long spec wraps at its commas */
+td.note { text-align: left; white-space: normal; }
+td.prior { max-width: 12em; color: #555; }
 td.best { font-weight: 700; background: #e3f4e1; }
 .spread { font-size: 11px; color: #666; font-weight: 400; }
+table.leaderboard .spread { display: block; line-height: 1.1; }  /* ±std under its mean: the table fits 1000 px */
 tr.selected td { background: #fff6d6; } tr.selected td.best { background: #d9efc8; }
 tr.failed td, .failure { color: #a11; }
 .badge { display: inline-block; font-size: 11px; padding: 0 6px; margin: 1px 2px; border-radius: 8px; color: #fff; }
 .badge.val { background: #2f6fd6; } .badge.free { background: #6b6b6b; } .badge.test { background: #b06a00; }
 .scroll { overflow-x: auto; }
+@media (max-width: 1200px) {  /* a narrower window: smaller type, so the whole leaderboard still fits */
+  body { padding: 0 12px; } table.leaderboard, table.leaderboard th { font-size: 11px; }
+  table.leaderboard th, table.leaderboard td { padding: 3px; } table.leaderboard .spread { font-size: 10px; }
+}
 .legend { color: #555; font-size: 13px; }
 .summaries { display: flex; flex-wrap: wrap; gap: 28px; }
-figure { margin: 16px 0 28px; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure { margin: 16px 0 28px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; box-sizing: border-box; }
 figcaption { color: #444; max-width: 900px; }
 .figure-note { background: #f5f5f7; border: 1px dashed #aaa; padding: 14px; color: #444; max-width: 900px; }
 footer { margin: 48px 0 24px; color: #555; font-size: 13px; border-top: 1px solid #ddd; }
@@ -82,6 +91,12 @@ def _best_positions(board: pd.DataFrame, columns: Iterable[Column]) -> dict[str,
     return best
 
 
+def _breakable(text: str) -> str:
+    """Escaped, with a line-break opportunity after each '(', ',' and '=' of a spec, so that
+    `gmm(covariance_type=full)` wraps inside its column instead of widening the table."""
+    return re.sub(r"([(,=])", r"\1<wbr>", escape(text))
+
+
 def leaderboard_html(view: RunView) -> str:
     """The leaderboard table: mean±std, chance and ceiling beside each row, best per column marked."""
     board = view.board
@@ -95,8 +110,8 @@ def leaderboard_html(view: RunView) -> str:
     for (position, line), marks in zip(board.iterrows(), choice_marks(board, view.picks)):
         texts = [str(position + 1), *(str(line[key]) for key in PAIRING)]
         texts += [str(line["prior"])] if with_prior else []
-        cells = "".join(f'<td class="name">{escape(text)}</td>' for text in texts[:4])
-        cells += "".join(f'<td class="name prior">{escape(text)}</td>' for text in texts[4:])
+        cells = "".join(f'<td class="name">{_breakable(text)}</td>' for text in texts[:4])
+        cells += "".join(f'<td class="name prior">{_breakable(text)}</td>' for text in texts[4:])
         badges = "".join(f'<span class="badge {_BADGES[mark]}">{escape(mark)}</span>' for mark in marks)
         note = f'<span class="failure">{escape(failure_note(line))}</span>' if line["failed"] else ""
         if line["seeds"] == 0:

@@ -195,7 +195,7 @@ def _tradeoff(board: pd.DataFrame) -> ReportFigure:
     ran = board.dropna(subset=["test_acc_mean", "total_s"])
     caption = (
         "Mean test ACC against mean total time of every pipeline; the red line is the Pareto front (no "
-        "pipeline is both faster and more accurate than a red point), labelled."
+        "pipeline is both faster and more accurate than a red point), each named where its name has room."
     )
     if ran.empty:
         return ReportFigure("tradeoff", title, caption, note="No pipeline ran.")
@@ -280,7 +280,7 @@ def _transfer(view: RunView) -> ReportFigure:
         f"Per --external set, every pipeline's mean test ACC on {own} against its mean ACC on the set (the emotions "
         "the two share, through the same train-fitted map, faces overlapping the training part left out); crosses: "
         "the supervised ceilings (same features, true labels); dashed: as good as on its own test part; dotted: "
-        "the set's chance level (its largest class). The five best on each set are named."
+        "the set's chance level (its largest class). The five best on each set are named where a name has room."
     )
     scores = external_scores(view.board)
     if view.board.dropna(subset=[f"{score}_mean" for score in scores], how="all").empty:
