@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from ferbench_plugins.semi_supervised import ClusterVoteLR
 
 from ferbench.protocol.budget import (
     UNLABELLED,
@@ -12,7 +13,6 @@ from ferbench.protocol.budget import (
     semi_supervised,
     supervised,
 )
-from ferbench_plugins.semi_supervised import ClusterVoteLR
 
 
 def blobs(n_per_class: int, n_classes: int = 4, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -65,7 +65,8 @@ def test_supervised_and_semi_supervised_methods_score_on_known_data():
 
     features, labels = blobs(40)
     inputs = (features, features[:20], features)
-    for method in (supervised(LogisticRegression, inputs), semi_supervised(lambda: ClusterVoteLR(random_state=0), inputs)):
+    learner = semi_supervised(lambda: ClusterVoteLR(random_state=0), inputs)
+    for method in (supervised(LogisticRegression, inputs), learner):
         scores = score_draws(method, labels, (labels[:20], labels), 4, 1, draws=3, seed=0)
         assert scores.test_acc > 0.9 and 0 <= scores.test_acc_std < 0.1 and scores.labels_used == 4
 

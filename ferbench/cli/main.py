@@ -107,6 +107,32 @@ def build_parser() -> argparse.ArgumentParser:
         "train-fitted map, scored on the emotions the two share, faces identical or near-identical to a "
         "training face left out and counted; column external_acc_NAME (NAME: the file or folder name)",
     )
+    budget = run.add_argument_group("label budget (what a few labels buy, beside the label-free pipelines)")
+    budget.add_argument(
+        "--labels-per-class",
+        type=int,
+        nargs="+",
+        default=[],
+        metavar="K",
+        help="also spend K labelled training faces per emotion, for each K given: the pairings' clusters "
+        "named from them, each classifier trained on them alone, and each learner on them plus the "
+        "unlabelled rest; rows of kind 'budget' (see `ferbench report`)",
+    )
+    budget.add_argument(
+        "--label-draws",
+        type=int,
+        default=20,
+        metavar="N",
+        help="draws of the K labelled faces per seed that each budget row averages (default: 20)",
+    )
+    budget.add_argument(
+        "-l",
+        "--learner",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="a semi-supervised learner for the label budget (repeatable; default: every available one)",
+    )
     how = run.add_argument_group("execution")
     how.add_argument(
         "--seeds",
@@ -239,6 +265,9 @@ def command_run(args: argparse.Namespace) -> int:
             quick=args.quick,
             force=args.force,
             plugins=args.plugin,
+            labels_per_class=args.labels_per_class,
+            label_draws=args.label_draws,
+            learners=args.learner,
             out=args.out,
             progress=progress,
             warn=warn,
