@@ -239,6 +239,8 @@ def _announce_data(summary: dict) -> None:
 def command_run(args: argparse.Namespace) -> int:
     from ferbench import api
     from ferbench.cli.progress import RichProgress
+    from ferbench.report.budget import budget_board
+    from ferbench.report.formats import budget_tables
     from ferbench.report.terminal_table import render_leaderboard
 
     with RichProgress(errors) as progress:
@@ -284,6 +286,8 @@ def command_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     console.print(render_leaderboard(frame, result.metadata))
+    for table in budget_tables([budget_board(frame)]):
+        console.print(table)
     console.print(f"Results: {result.csv_path} and {result.json_path} (all runs: {result.database})", highlight=False)
     if args.report:
         from ferbench.report.html import write_html_report
