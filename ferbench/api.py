@@ -29,6 +29,7 @@ from ferbench.engine.config import Backend, RunConfig
 from ferbench.engine.coordinator import Coordinator, Progress, RunResult
 from ferbench.engine.executors import check_cores, require_dask, resolve_jobs
 from ferbench.engine.memory_limit import automatic_limit, parse_size
+from ferbench.engine.study import Study, write_study
 from ferbench.errors import FerbenchError
 from ferbench.plugins.grid import choose_plugins
 from ferbench.plugins.registry import PluginRegistry, load_plugins
@@ -145,7 +146,13 @@ def run(
         for warning in each.summary().get("warnings", []):
             warn(f"--external {each.name}: {warning}")
     coordinator = Coordinator(config, registry, handle, out, progress, warn, note, sets)
-    return coordinator.run(command)
+    grid = {f"{kind}s": named[kind] or chosen[kind] for kind in named}  # a kind left out: what it took here
+    asked = dict(data=data, labels=labels, ferplus=ferplus, external=external, split=settings, seeds=seeds)
+    asked |= dict(clusters=clusters, jobs=jobs, threads=threads, backend=backend, scheduler=scheduler)
+    asked |= dict(timeout=timeout, max_memory=max_memory, device=device, quick=quick, plugins=plugins)
+    result = coordinator.run(command)  # a second run on a folder a live run writes to is refused here
+    write_study(out, Study.of_arguments(grid | asked))  # beside results.json: what `report --study` gives back
+    return result
 
 
 def load_results(out: str | Path = "results", *, per_seed: bool = False) -> pd.DataFrame:

@@ -65,6 +65,7 @@ class Browser:
         os.close(commands_read)
         os.close(replies_write)
         self._buffer = b""
+        self._width = WIDTH
         self._next_id = 0
         self._events: list[dict[str, Any]] = []
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
@@ -102,17 +103,19 @@ class Browser:
         while not any(message.get("method") == event for message in self._events):
             self._events.append(self._message())
 
-    def open(self, path: Path) -> None:
-        """Load a file and wait until it and its images have loaded."""
+    def open(self, path: Path, width: int = WIDTH) -> None:
+        """Load a file in a window `width` pixels wide and wait until it and its images have loaded."""
+        self._width = width
         self.call("Page.enable", session=True)
         self.call(
             "Emulation.setDeviceMetricsOverride",
             session=True,
-            width=WIDTH,
+            width=width,
             height=900,
             deviceScaleFactor=1,
             mobile=False,
         )
+        self._events.clear()  # a page opened before has fired its load event already
         self.call("Page.navigate", session=True, url=path.resolve().as_uri())
         self._wait_for("Page.loadEventFired")
 
@@ -129,7 +132,7 @@ class Browser:
         self.call(
             "Emulation.setDeviceMetricsOverride",
             session=True,
-            width=WIDTH,
+            width=self._width,
             height=height,
             deviceScaleFactor=1,
             mobile=False,

@@ -11,6 +11,7 @@ import pytest
 
 from ferbench.errors import FerbenchError, WriteError
 from ferbench.storage.artifacts import Artifacts
+from ferbench.storage.columns import RUN_COLUMNS
 from ferbench.storage.database import DB_NAME, ResultsDB
 
 ROW = {"kind": "pipeline", "extractor": "hog", "clusterer": "kmeans", "classifier": "knn", "seed": 3, "status": "ok"}
@@ -102,3 +103,25 @@ def test_a_read_only_open_leaves_an_older_database_as_it_is(tmp_path):
     with Artifacts.open(tmp_path) as stored:
         assert stored.clustering("pipeline-1").seed == 3
     assert columns(database) == before and "prior" not in before
+
+
+def test_the_results_table_holds_no_run_facts_and_an_older_database_loses_its_empty_ones(tmp_path):
+    database = store(tmp_path) / DB_NAME
+    assert RUN_COLUMNS.isdisjoint(columns(database))  # the run's metadata holds them, once
+    with sqlite3.connect(database) as connection:  # as an older version left it: one column per run fact
+        for column in sorted(RUN_COLUMNS):
+            connection.execute(f'ALTER TABLE results ADD COLUMN "{column}"')
+        connection.execute("UPDATE results SET synthetic = 1 WHERE key = 'ceiling-1'")  # one that holds a value
+    read_only = ResultsDB.open(tmp_path, read_only=True)
+    try:  # read as it is, without migrating
+        assert [row["classifier"] for row in read_only.results(["pipeline-1", "ceiling-1"])] == ["knn", "knn"]
+    finally:
+        read_only.close()
+    assert RUN_COLUMNS <= set(columns(database))
+    db = ResultsDB.open(tmp_path)
+    try:
+        assert [row["kind"] for row in db.results(["pipeline-1", "ceiling-1"])] == ["pipeline", "ceiling"]
+        db.save_result("pipeline-2", 1, ROW)
+    finally:
+        db.close()
+    assert RUN_COLUMNS & set(columns(database)) == {"synthetic"}  # the empty ones dropped, nothing written lost

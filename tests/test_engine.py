@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -24,6 +25,7 @@ from ferbench.engine.config import RunConfig
 from ferbench.engine.coordinator import Coordinator
 from ferbench.engine.executors import resolve_jobs, usable_cores
 from ferbench.engine.graph import build_graph
+from ferbench.engine.stage_cache import CorruptEntry, StageCache
 from ferbench.plugins.registry import load_plugins
 from tests.engine_helpers import LOGGING_CLASSIFIER, SLEEPY_CLUSTERER
 from tests.test_cli import ferbench, write_csv
@@ -279,6 +281,17 @@ def test_a_corrupt_cache_file_is_rebuilt_with_a_warning(tmp_path, faces):
     clean = ferbench("run", *base, "-k", "knn", "-k", "logreg", "--out", "clean", cwd=tmp_path)
     assert clean.returncode == 0
     pd.testing.assert_frame_equal(rows[SCORES], results(tmp_path / "clean")[SCORES])  # rebuilt entries are right
+
+
+def test_a_clustering_cached_before_its_scores_and_map_were_kept_with_it_is_rebuilt(tmp_path):
+    cache = StageCache(tmp_path)
+    older = {"format": 1, "key": "k", "seconds": 0.1, "silhouette": 0.2}  # no scores, no cluster_map
+    (tmp_path / "clusterings").mkdir()
+    np.savez(cache.path("clusterings", "k"), train=np.zeros(3, np.int64), __meta__=np.array(json.dumps(older)))
+    assert not cache.current("clusterings", "k")
+    with pytest.raises(CorruptEntry, match=r"unreadable \(written by cache format 1 for key k\); rebuilding it"):
+        cache.load("clusterings", "k")
+    assert not cache.exists("clusterings", "k")  # its cluster task runs again, to the same numbers
 
 
 def _keys(registry, config: RunConfig, fingerprint: str = "data-a") -> dict[tuple, str]:

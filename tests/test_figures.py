@@ -6,9 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.image import imread
+from matplotlib.text import Text
 
 from ferbench.report.figures import (
     MontageRow,
+    TransferPanel,
     cluster_makeup,
     confusion_counts,
     confusion_figure,
@@ -19,6 +21,7 @@ from ferbench.report.figures import (
     per_emotion_figure,
     png_bytes,
     tradeoff_figure,
+    transfer_figure,
 )
 from ferbench.report.html_figures import best_per_cell
 
@@ -102,3 +105,49 @@ def test_per_emotion_bars_one_group_per_emotion():
     bars = figure.axes[0].patches
     assert len(bars) == 6 and max(bar.get_height() for bar in bars) == pytest.approx(90)
     pixels(png_bytes(figure))
+
+
+LONG = "landmarks-hog(pixels_per_cell=6) → gmm(covariance_type=spherical) → logreg"
+
+
+def laid_out(figure) -> tuple[list, list]:
+    """After drawing: the boxes (pixels) of every title, axis label, legend entry and point label
+    that is not inside the figure, and the pairs of point labels that overlap."""
+    png_bytes(figure)
+    renderer = figure.canvas.get_renderer()
+    frame = figure.bbox
+    outside, overlapping = [], []
+    for axes in figure.axes:
+        legend = axes.get_legend()
+        texts = [axes.title, axes.xaxis.label, axes.yaxis.label, *axes.texts, *(legend.get_texts() if legend else [])]
+        for text in texts:
+            box = Text.get_window_extent(text, renderer)
+            if text.get_text() and not (
+                frame.x0 <= box.x0 and box.x1 <= frame.x1 and 0 <= box.y0 and box.y1 <= frame.y1
+            ):
+                outside.append(text.get_text())
+        inside = axes.get_window_extent(renderer)
+        labels = [(text.get_text(), Text.get_window_extent(text, renderer)) for text in axes.texts]  # words, not lines
+        outside += [name for name, box in labels if not (inside.x0 <= box.x0 and box.x1 <= inside.x1)]
+        overlapping += [
+            (a, b) for i, (a, one) in enumerate(labels) for b, other in labels[i + 1 :] if one.overlaps(other)
+        ]
+    return outside, overlapping
+
+
+def test_the_pareto_names_stay_inside_their_axes_and_apart():
+    """A front of eight long names climbing to the right edge, as hog's pipelines do on FER2013."""
+    seconds, accuracy = np.geomspace(0.1, 30, 8), np.linspace(0.2, 0.45, 8)
+    figure = tradeoff_figure([f"{LONG} {i}" for i in range(8)], seconds, accuracy)
+    assert laid_out(figure) == ([], [])
+    assert len(figure.axes[0].texts) >= 6  # room is found for most of them
+
+
+def test_the_transfer_title_wraps_and_its_names_stay_apart():
+    title = "cartoons_64 (/data/sets/external/faces/cartoons-64-restyled-and-blurred): happy, sad, surprise, neutral"
+    close = np.array([0.30, 0.31, 0.32, 0.305, 0.98])
+    names = [f"landmarks-hog → balanced-gmm(covariance_type=diag) → logreg {i}" for i in range(5)]
+    panel = TransferPanel(title, names, close, close + 0.01, close, close, 0.37)
+    figure = transfer_figure([panel], "FER2013")
+    assert laid_out(figure) == ([], [])
+    assert "\n" in figure.axes[0].get_title() and len(figure.axes[0].texts) >= 4

@@ -8,9 +8,11 @@ import pandas as pd
 import pytest
 from rich.console import Console
 
-from ferbench.report import formats
-from ferbench.report.html import write_html_report
-from ferbench.report.leaderboard import percent
+from ferbench.report import columns, formats
+from ferbench.report.columns import percent
+from ferbench.report.exporters import ReportOptions
+from ferbench.report.html import html_page, write_html_report
+from ferbench.report.latex import latex
 from ferbench.report.views import load_views
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, faces_csv, result_rows, write_run
 
@@ -97,7 +99,7 @@ def test_markdown_terminal_and_html_print_the_same_numbers(stored, tmp_path):
     from_html = by_pairing(parser.tables["leaderboard"], "test ACC %")
     assert from_html == {pairing: ("(spanned)" if pairing == FAILED else text) for pairing, text in want.items()}
     console = Console(width=300, record=True)
-    console.print(formats.terminal([view], "test_acc"))
+    console.print(formats.terminal([view]))
     terminal = console.export_text()
     for pairing, text in want.items():
         assert (text if pairing != FAILED else "failed: ValueError: boom") in terminal
@@ -139,7 +141,7 @@ def test_several_runs_side_by_side(stored, tmp_path):
 def test_runs_side_by_side_fit_the_terminal_with_every_test_acc_whole(stored, width):
     views = load_views([stored, stored])
     console = Console(width=width, record=True)
-    console.print(formats.terminal(views, "test_acc"))
+    console.print(formats.terminal(views))
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= width
     for pairing, test_acc in expected(stored).items():
@@ -155,7 +157,7 @@ def test_runs_side_by_side_fit_the_terminal_with_every_test_acc_whole(stored, wi
 def test_side_by_side_shows_a_note_column_only_for_a_run_with_failures(stored, tmp_path):
     clean = write_run(tmp_path / "clean", faces_csv(tmp_path), [r for r in result_rows() if r["status"] == "ok"])
     console = Console(width=300, record=True)
-    console.print(formats.terminal(load_views([stored, clean]), "test_acc"))
+    console.print(formats.terminal(load_views([stored, clean])))
     text = console.export_text()
     assert "1: note" in text and "2: note" not in text
     assert "failed: ValueError: boom" in text
@@ -163,11 +165,11 @@ def test_side_by_side_shows_a_note_column_only_for_a_run_with_failures(stored, t
 
 def test_by_in_every_text_format(stored):
     views = load_views([stored])
-    table = markdown_table(formats.markdown(views, by="extractor"))
+    table = markdown_table(formats.markdown(views, ReportOptions(by="extractor")))
     assert table[1] == ["hog", "1.00", "33.8", "4", "0"] and table[2][0] == SCRIPT
-    summary = pd.read_csv(io.StringIO(formats.csv(views, by="extractor")))
+    summary = pd.read_csv(io.StringIO(formats.csv(views, ReportOptions(by="extractor"))))
     assert summary.mean_rank.tolist() == [1.0, 2.0]
-    document = json.loads(formats.to_json(views, by="clusterer"))["runs"][0]["by"]
+    document = json.loads(formats.to_json(views, ReportOptions(by="clusterer")))["runs"][0]["by"]
     assert document["kind"] == "clusterer" and document["rows"][0]["clusterer"] == "kmeans"
 
 
@@ -182,6 +184,36 @@ def test_a_run_the_filter_empties_still_shows_beside_the_other(stored, tmp_path)
     views = load_views([stored, hog_only], [f"extractor={SCRIPT}"])
     assert views[1].board.empty
     assert set(by_pairing(markdown_table(formats.markdown(views)), "2: test ACC %").values()) == {"not run"}
-    summaries = formats.markdown(views, by="extractor")
+    summaries = formats.markdown(views, ReportOptions(by="extractor"))
     assert summaries.count("| extractor | mean rank |") == 2 and summaries.count(f"| {SCRIPT} | 1.00 |") == 1
     assert json.loads(formats.to_json(views))["runs"][1]["leaderboard"] == []
+
+
+def test_a_score_column_added_to_the_list_shows_in_every_format(stored, tmp_path, monkeypatch):
+    """One entry in `report.columns` (and the row value it reads) is all a new score needs."""
+    rows = [dict(row, speed=0.5 + 0.1 * row["seed"]) if row["kind"] == "pipeline" else row for row in result_rows()]
+    run = write_run(tmp_path / "speedy", stored.parent / "faces.csv", rows)
+    speed = columns.score("speed", "Speed", "speed %", columns.TABLES)
+    monkeypatch.setattr(columns, "LEADERBOARD", (*columns.LEADERBOARD, speed))
+    (view,) = load_views([run])
+    both = load_views([run, run])
+    want = {pairing: "55.0±7.1" for pairing in expected(run)} | {PARTIAL: "50.0", FAILED: "–"}
+
+    assert by_pairing(markdown_table(formats.markdown([view])), "speed %") == want
+    side = markdown_table(formats.markdown(both))
+    assert by_pairing(side, "1: speed %") == by_pairing(side, "2: speed %") == want
+    parser = TableCells()
+    parser.feed(html_page([view], [[]], [[]]))  # the page without its figures
+    assert by_pairing(parser.tables["leaderboard"], "speed %") == want | {FAILED: "(spanned)"}
+    for shown, header in ((formats.terminal([view]), "Speed"), (formats.terminal(both), "2: speed %")):
+        console = Console(width=400, record=True)
+        console.print(shown)
+        text = console.export_text()
+        assert header in text and text.count("55.0±7.1") >= 5 * (1 + (header != "Speed"))
+    assert r"speed \%" in latex([view]) and latex([view]).count(r"55.0$\pm$7.1") == 6
+    exported = pd.read_csv(io.StringIO(formats.csv([view]))).set_index(["extractor", "clusterer", "classifier"])
+    assert exported.loc[PARTIAL, "speed_mean"] == pytest.approx(0.5) and exported["speed_std"].max() > 0.07
+    records = json.loads(formats.to_json([view]))["runs"][0]["leaderboard"]
+    from_json = {tuple(line[key] for key in ("extractor", "clusterer", "classifier")): line for line in records}
+    assert from_json[PARTIAL]["speed_mean"] == pytest.approx(0.5) and from_json[FAILED]["speed_mean"] is None
+    assert from_json[("hog", "kmeans", "logreg")]["speed_mean"] == pytest.approx(0.55)

@@ -18,6 +18,7 @@ from ferbench.errors import FerbenchError
 from ferbench.recogniser.model import UNKNOWN
 from ferbench.recogniser.naming import by_examples, parse_names
 from ferbench.recogniser.predict import NO_FACE
+from ferbench.storage.artifacts import Artifacts
 from tests.test_cli import ferbench as ferbench_cli
 
 FAST = ("hog", "kmeans", "logreg")
@@ -160,18 +161,24 @@ def test_fit_on_all_keeps_no_held_out_score(tmp_path):
     assert everything.manifest["training"]["faces"] == 60 * 7
 
 
-def test_train_from_a_stored_run_fits_its_selected_pipeline(tmp_path):
-    ferbench.run(["hog", "pca"], ["kmeans"], ["logreg"], seeds=[0], split=SMALL, out=tmp_path, warn=lambda m: None)
+def test_train_from_a_stored_run_fits_its_selected_pipeline_to_its_row_exactly(tmp_path):
+    """`ferbench train` fits through the function `ferbench run`'s tasks fit with: every score the
+    model records is its row's, exactly, and it predicts the test faces as the run stored them."""
+    run = ferbench.run(["hog", "pca"], ["kmeans"], ["logreg"], seeds=[0], split=SMALL, out=tmp_path, warn=lambda m: 0)
     selected = json.loads((tmp_path / "results.json").read_text())["selected"]
     result = ferbench_cli("train", "--from", str(tmp_path), "--model", "best.fbm", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    manifest = ferbench.load_model(tmp_path / "best.fbm").manifest
-    assert [manifest["plugins"][kind]["name"] for kind in ("extractor", "clusterer", "classifier")] == [
-        selected["extractor"],
-        selected["clusterer"],
-        selected["classifier"],
-    ]
-    assert manifest["scores"]["test_acc"] == pytest.approx(selected["test_acc"])  # one seed: the row's own
+    model = ferbench.load_model(tmp_path / "best.fbm")
+    pipeline = [model.manifest["plugins"][kind]["name"] for kind in ("extractor", "clusterer", "classifier")]
+    assert pipeline == [selected["extractor"], selected["clusterer"], selected["classifier"]]
+    [row] = run.frame[(run.frame.kind == "pipeline") & (run.frame.extractor == selected["extractor"])].itertuples()
+    scores = model.manifest["scores"]
+    assert {"cluster_acc", "val_acc", "test_acc", "gap_pseudo"} <= set(scores)
+    assert scores == {column: getattr(row, column) for column in scores}
+    with Artifacts.open(tmp_path) as stored:
+        predictions = stored.predictions(row.key)
+    named = model.classify_crops(load_dataset(None)[0].images[predictions.test_rows]).emotions
+    assert named == [model.emotions[i] if i >= 0 else UNKNOWN for i in predictions.test_predictions]
     result = ferbench_cli("train", "--from", str(tmp_path), "-e", "hog", "--model", "x.fbm", cwd=tmp_path)
     assert result.returncode == 2 and "--from trains the run's selected pipeline" in result.stderr
 

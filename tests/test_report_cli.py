@@ -77,7 +77,7 @@ def test_html_to_a_chosen_file(stored, capsys):
     [
         (["--where", "colour=red"], "error: --where colour=...: the results have no column 'colour'; filter on"),
         (["--where", "extractor=sift"], "error: no pipeline matches --where extractor=sift"),
-        (["--output", "x.txt"], "error: --output writes files: choose --format markdown, csv, json or html"),
+        (["--output", "x.txt"], "error: --output writes files: choose --format markdown, csv, json, latex or html"),
         (["--top", "0"], "error: --top must be at least 1, got 0"),
     ],
 )

@@ -104,6 +104,17 @@ def test_faces_that_moved_or_changed_give_a_note_and_data_points_at_them(with_ar
     assert faces.shape == (280, 48, 48) and reason == ""
 
 
+WIDER_THAN_THE_WINDOW = """(() => {
+  const width = document.documentElement.clientWidth;
+  const wide = [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > width + 0.5);
+  const figures = [...document.querySelectorAll('figure img')]
+    .filter(i => i.offsetWidth > i.closest('figure').offsetWidth);
+  return {page: document.documentElement.scrollWidth - width, wide: wide.map(e => e.tagName + '.' + e.className),
+          figures: figures.map(i => i.closest('figure').dataset.figure),
+          notes: [...document.querySelectorAll('table.leaderboard td.note .badge')].map(b => b.textContent)};
+})()"""
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="headless browser test needs Debian's chromium (apt-get install chromium)")
 def test_the_page_renders_in_a_real_browser(with_artifacts, tmp_path):
     page = write_html_report([with_artifacts[0]], tmp_path / "report.html")
@@ -119,9 +130,17 @@ def test_the_page_renders_in_a_real_browser(with_artifacts, tmp_path):
               text: document.body.innerText,
             })"""
         )
+        fits = {1400: browser.evaluate(WIDER_THAN_THE_WINDOW)}
         screenshot = browser.screenshot(tmp_path / "report.png")
+        browser.open(page, 1000)
+        fits[1000] = browser.evaluate(WIDER_THAN_THE_WINDOW)
     finally:
         browser.close()
+    # The leaderboard's last column (the notes, with the selected and best badges) and every figure stay
+    # inside a 1400- and a 1000-pixel window: nothing is wider than it (figure texts: tests/test_figures.py).
+    for width, found in fits.items():
+        assert (found["page"], found["wide"], found["figures"]) == (0, [], []), width
+        assert {"selected (val)", "best of test"} <= set(found["notes"]), width
     print(f"screenshot: {screenshot}")
     width, height, rows = seen["table"]
     assert width > 600 and height > 100 and rows == 9

@@ -6,8 +6,9 @@ import re
 import pytest
 from rich.console import Console
 
+from ferbench.report.columns import percent
 from ferbench.report.fitted_table import Col, FittedTable
-from ferbench.report.leaderboard import leaderboard, percent
+from ferbench.report.leaderboard import leaderboard
 from ferbench.report.terminal_table import render_leaderboard
 from ferbench.storage.exports import to_frame
 from tests.report_runs import FAILED, PARTIAL, SCRIPT, result_rows

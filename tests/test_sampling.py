@@ -3,6 +3,7 @@ face has a pixel-identical twin anywhere a model learns from)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -14,6 +15,7 @@ from ferbench.data.dataset import Dataset
 from ferbench.data.duplicates import deduplicated_rows
 from ferbench.data.emotions import FER2013_EMOTIONS
 from ferbench.data.sampling import (
+    Split,
     SplitSettings,
     balanced_rows,
     make_split,
@@ -308,3 +310,32 @@ def test_settings_record_the_sample_without_changing_the_keys_of_balanced_runs()
     random_sample = SplitSettings(sample=4000).to_dict()
     assert list(random_sample) == fields_before_sample[1:] + ["sample"]  # per_class plays no part in it
     assert random_sample["sample"] == 4000 and SplitSettings(sample="all").to_dict()["sample"] == "all"
+
+
+def assert_same_split(read: Split, written: Split) -> None:
+    for name, array in written.to_arrays().items():
+        np.testing.assert_array_equal(read.to_arrays()[name], array, err_msg=name)
+    assert read.to_arrays().keys() == written.to_arrays().keys()
+    assert (read.emotions, read.twins_left_out) == (written.emotions, written.twins_left_out)
+
+
+@pytest.mark.parametrize(
+    "settings", [SplitSettings(per_class=30, pool=True), SplitSettings(per_class=40, mode="usage", val_size=0)]
+)
+def test_a_split_writes_and_reads_its_own_arrays_to_the_same_numbers(striped, settings):
+    split = make_split(striped, settings, seed=0)
+    assert_same_split(Split.from_arrays(split.to_arrays(), split.emotions, split.twins_left_out), split)
+    arrays, meta = split.stored(striped.images, settings.normalisation)  # as the stage cache keeps it
+    assert {name for name, array in arrays.items() if array.dtype == np.uint8} == {
+        f"{part}_pixels" for part in ("train", "val", "test", "pool") if f"{part}_rows" in arrays
+    }
+    assert not any(name.endswith("_images") for name in arrays)  # normalised again when read
+    assert_same_split(Split.from_stored(arrays, json.loads(json.dumps(meta))), split)
+
+
+def test_fitting_on_every_face_puts_each_part_in_train(striped):
+    split = make_split(striped, SplitSettings(per_class=30), seed=0)
+    everything = split.all_in_train()
+    assert sorted(everything.train_rows) == sorted(np.concatenate(split.parts("rows")))
+    assert len(everything.val_images) == len(everything.test_labels) == 0
+    np.testing.assert_array_equal(everything.train_images[: len(split.train_rows)], split.train_images)

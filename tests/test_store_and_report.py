@@ -6,7 +6,8 @@ import pytest
 from rich.console import Console
 
 from ferbench.errors import FerbenchError
-from ferbench.report.leaderboard import chance_floors, leaderboard, to_markdown
+from ferbench.report.formats import leaderboard_markdown
+from ferbench.report.leaderboard import chance_floors, leaderboard
 from ferbench.report.terminal_table import render_leaderboard
 from ferbench.storage.columns import COLUMNS
 from ferbench.storage.exports import load_run, save_run, to_frame
@@ -151,7 +152,7 @@ def test_synthetic_data_is_flagged_in_the_title():
 
 
 def test_markdown_export():
-    text = to_markdown(leaderboard(to_frame(ROWS, METADATA)))
+    text = leaderboard_markdown(leaderboard(to_frame(ROWS, METADATA)))
     assert text.splitlines()[2] == "| 1 | hog | kmeans | logreg | 24.0±7.1 | – | – | 25.0±7.1 | 14.3 | – |  |"
     assert (
         text.splitlines()[4] == "| 3 | broken | kmeans | logreg | – | – | – | – | 14.3 | – | failed: ValueError: boom |"

@@ -77,57 +77,51 @@ def add_sample_options(data: argparse._ArgumentGroup) -> None:
     data.add_argument(
         "--test-size",
         type=float,
-        default=0.2,
+        default=None,
         metavar="F",
         help="held-out share for the stratified split (default 0.2)",
     )
     data.add_argument(
         "--split",
         choices=["stratified", "usage"],
-        default="stratified",
+        default=None,
         help="stratified random split, or the data's own Usage column (test rows with a pixel twin in "
         "Training are left out); either way identical images never straddle two parts",
     )
     data.add_argument(
         "--pool",
         action="store_true",
+        default=None,
         help="fit extractors on every image outside the test and validation parts and their pixel twins "
         "(an unlabelled pool), not only on train",
     )
     data.add_argument(
         "--normalise",
         choices=list(NORMALISATIONS),
-        default="standardize",
+        default=None,
         help="; ".join(f"{k}: {v}" for k, v in NORMALISATIONS.items()) + " (default standardize)",
     )
     _add_split_options(data)
 
 
 def split_settings(args: argparse.Namespace) -> SplitSettings:
-    """The split settings the data options give (checked when the data is known)."""
+    """The split settings the data options give (checked when the data is known); an option
+    left out takes the settings' default."""
     if args.sample is not None and args.per_class is not None:
         raise FerbenchError(
             "--sample and --per-class exclude each other: --sample draws a random sample in the data's "
             "own class mix, --per-class a class-balanced one"
         )
-    return SplitSettings(
-        per_class=SplitSettings.per_class if args.per_class is None else args.per_class,
-        sample=args.sample,
-        test_size=args.test_size,
-        val_size=args.val_size,
-        mode=args.split,
-        normalisation=args.normalise,
-        pool=args.pool,
-        dedupe=args.dedupe,
-        emotions=args.emotions,
-    )
+    from ferbench.engine.study import Study  # at run time: the parser stays light
+
+    return Study.of_options(vars(args)).arguments()["split"]
 
 
 def _add_split_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--val-size",
         type=float,
-        default=0.2,
+        default=None,
         metavar="F",
         help="share of the training part held out as validation, scored only, never fitted on "
         "(default 0.2: train 64%%, validation 16%%, test 20%% of the sample; 0 for none)",
@@ -135,6 +129,7 @@ def _add_split_options(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--dedupe",
         action="store_true",
+        default=None,
         help="collapse pixel-identical images to one before sampling, and drop groups whose copies disagree "
         "on the emotion and constant images (FER2013 disgust then holds 458 faces)",
     )

@@ -1,9 +1,10 @@
-"""`ferbench check-plugin` and `ferbench new-plugin`: the plugin author's two commands.
+"""`ferbench list`, `check-plugin` and `new-plugin`: the plugins there are, and the author's two commands.
 
-check-plugin runs every conformance check (ferbench.checks) on one algorithm, named as on
-the run command line, or on every algorithm a plugin file registers, and prints what is
-wrong and how to fix it; with --sklearn, scikit-learn's check_estimator too. new-plugin writes
-a ready-to-install distribution (ferbench.scaffold).
+list shows every plugin: kind, prior knowledge, source and whether it can run here. check-plugin
+runs every conformance check (ferbench.checks) on one algorithm, named as on the run command
+line, or on every algorithm a plugin file registers, and prints what is wrong and how to fix it;
+with --sklearn, scikit-learn's check_estimator too. new-plugin writes a ready-to-install
+distribution (ferbench.scaffold).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ferbench.cli.terminal import console, errors
+from ferbench.cli.terminal import console, errors, warn
 from ferbench.errors import FerbenchError
 from ferbench.plugins.registration import KINDS, Registration
 from ferbench.plugins.specs import expand
@@ -34,6 +35,11 @@ _STATUS_STYLE = {
 }
 _FACES_PER_CLASS = 10
 _NEITHER = {"skip": "skipped", "xfail": "failed as declared"}  # statuses that are neither a pass nor a failure
+
+
+def add_list_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    """Add `list` to the CLI's subcommands (before `data`, where `ferbench --help` shows it)."""
+    commands.add_parser("list", parents=[common], help="list every plugin and where it comes from")
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -220,7 +226,40 @@ def command_new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_list(args: argparse.Namespace) -> int:
+    from ferbench.plugins.registry import load_plugins
+
+    registry = load_plugins(args.plugin)
+    for failure in registry.failures:
+        warn(f"plugin {failure.source} failed to load: {failure.reason}")
+    table = Table(title="ferbench plugins")
+    for header in ("Kind", "Name", "Description", "Prior knowledge", "Source", "Status"):
+        table.add_column(header)
+    for loaded in registry.all():
+        registration = loaded.registration
+        missing = registration.missing_requirements()
+        if missing:
+            status = f"[red]unavailable:[/] {escape(registration.install_hint) or 'install ' + ', '.join(missing)}"
+        else:
+            status = "[green]ok[/]" + (" [yellow](slow: --slow)[/]" if registration.slow else "")
+        description = escape(registration.description)
+        if getattr(registration, "consumes", "features") == "images":
+            description += " [dim](reads images)[/]"
+        prior = escape(registration.prior) if registration.prior != "none" else "[dim]none[/]"
+        table.add_row(registration.kind, registration.name, description, prior, loaded.source, status)
+    for family in registry.resolvers.values():
+        resolver = family.resolver
+        missing = resolver.missing_requirements()
+        hint = escape(resolver.install_hint) or "install " + ", ".join(missing)
+        status = f"[red]unavailable:[/] {hint}" if missing else "[green]ok[/]"
+        description, prior = escape(resolver.description), escape(resolver.prior)
+        table.add_row(resolver.kind, resolver.name, description, prior, family.source, status)
+    console.print(table)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "list": command_list,
     "check-plugin": command_check_plugin,
     "new-plugin": command_new_plugin,
 }

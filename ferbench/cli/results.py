@@ -13,11 +13,10 @@ from rich.table import Table
 from ferbench.cli.terminal import console, errors
 from ferbench.errors import FerbenchError
 from ferbench.files import write_atomically
+from ferbench.report.exporters import FORMATS, ReportOptions, file_formats, format_help
 from ferbench.storage.columns import EXTERNAL_PREFIX, SORT_KEYS
 
 DEFAULT_OUT = "results"
-REPORT_NAME = "report.html"
-FORMATS = ("table", "markdown", "csv", "json", "html")
 
 
 def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
@@ -77,10 +76,18 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "--format",
         choices=list(FORMATS),
         default="table",
-        help="table (terminal), markdown, csv, json, or html: one self-contained page with figures "
-        f"(default file: {REPORT_NAME} in the first results folder)",
+        help=format_help(),
     )
-    report.add_argument("--output", metavar="FILE", help="write to FILE instead of printing (not for --format table)")
+    screens = ", ".join(name for name, entry in FORMATS.items() if entry.kind == "screen")
+    report.add_argument(
+        "--output", metavar="FILE", help=f"write to FILE instead of printing (not for --format {screens})"
+    )
+    report.add_argument(
+        "--study",
+        action="store_true",
+        help="print the run's study file instead of a leaderboard (or write it to --output): "
+        "`ferbench run --study FILE` runs it again",
+    )
     report.add_argument(
         "--data",
         metavar="PATH",
@@ -118,33 +125,48 @@ def command_cache(args: argparse.Namespace) -> int:
     return 0
 
 
-def command_report(args: argparse.Namespace) -> int:
-    out_dirs = args.out or [DEFAULT_OUT]
-    if args.format == "html":
-        from ferbench.report.html import write_html_report
-
-        output = args.output or Path(out_dirs[0]) / REPORT_NAME
-        path = write_html_report(
-            out_dirs, output, where=args.where, sort_by=args.sort, top=args.top, data_path=args.data
-        )
-        console.print(f"Report: {path}", highlight=False)
-        return 0
-    from ferbench.report import formats
-    from ferbench.report.views import load_views
-
-    views = load_views(out_dirs, args.where, args.sort, args.top)
-    if args.format == "table":
-        if args.output:
-            raise FerbenchError("--output writes files: choose --format markdown, csv, json or html")
-        console.print(formats.terminal(views, args.sort, args.by))
-        return 0
-    exporters = {"markdown": formats.markdown, "csv": formats.csv, "json": formats.to_json}
-    text = exporters[args.format](views, args.by).rstrip("\n") + "\n"
-    if args.output:
-        write_atomically(Path(args.output), text)
-        errors.print(f"Wrote {args.output}", highlight=False)
+def _export(text: str, output: str | None) -> None:
+    if output:
+        write_atomically(Path(output), text)
+        errors.print(f"Wrote {output}", highlight=False)
     else:
         sys.stdout.write(text)
+
+
+def _stored_study(out_dir: str) -> str:
+    """The study.toml a run left in its folder."""
+    from ferbench.engine.study import STUDY_NAME
+
+    path = Path(out_dir) / STUDY_NAME
+    if not path.is_file():
+        raise FerbenchError(
+            f"no study in {out_dir} (expected {path}): a run made before study files stored none; "
+            "run its command again, which computes nothing, to store one"
+        )
+    return path.read_text(encoding="utf-8")
+
+
+def command_report(args: argparse.Namespace) -> int:
+    """Look the format up in the registry, make it from the stored runs, and show or write it."""
+    if args.study:
+        _export(_stored_study((args.out or [DEFAULT_OUT])[0]), args.output)
+        return 0
+    from ferbench.report.views import load_views
+
+    out_dirs = args.out or [DEFAULT_OUT]
+    chosen = FORMATS[args.format]
+    default = Path(out_dirs[0]) / chosen.default_file if chosen.default_file else None
+    output = Path(args.output) if args.output else default
+    views = load_views(out_dirs, args.where, args.sort, args.top)
+    if chosen.kind == "screen" and output is not None:
+        raise FerbenchError(f"--output writes files: choose --format {file_formats()}")
+    made = chosen.load()(views, ReportOptions(args.sort, args.by, output, args.data))
+    if chosen.kind == "page":
+        console.print(f"Report: {made}", highlight=False)
+    elif chosen.kind == "screen":
+        console.print(made)
+    else:
+        _export(made.rstrip("\n") + "\n", None if output is None else str(output))
     return 0
 
 

@@ -9,7 +9,7 @@ is seeded, so one seed always gives the same images in the same parts.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal, Sequence
 
 import numpy as np
@@ -94,6 +94,11 @@ class SplitSettings:
         return settings
 
 
+PARTS: tuple[str, ...] = ("train", "val", "test")
+_HELD = ("images", "labels", "rows")  # what each part of a split holds
+_POOL = ("images", "rows")  # what the unlabelled pool holds: no labels
+
+
 @dataclass(frozen=True)
 class Split:
     """The normalised arrays of one seed. Labels are for scoring only.
@@ -122,6 +127,31 @@ class Split:
         """What extractors learn from: the unlabelled pool when there is one, else train."""
         return self.train_images if self.pool_images is None else self.pool_images
 
+    def parts(self, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The train, validation and test arrays of one kind ("images", "labels" or "rows")."""
+        return getattr(self, f"train_{what}"), getattr(self, f"val_{what}"), getattr(self, f"test_{what}")
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every array by name, `<part>_<images|labels|rows>` (the pool's when there is one):
+        what `from_arrays` reads back."""
+        arrays = {f"{part}_{what}": getattr(self, f"{part}_{what}") for part in PARTS for what in _HELD}
+        if self.pool_rows is not None:
+            arrays |= {f"pool_{what}": getattr(self, f"pool_{what}") for what in _POOL}
+        return arrays
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], emotions: Sequence[str], twins_left_out: int = 0) -> "Split":
+        """A split from `to_arrays`' names (other names are ignored); a pool when it has one."""
+        held = {f"{part}_{what}": arrays[f"{part}_{what}"] for part in PARTS for what in _HELD}
+        pool = {f"pool_{what}": arrays[f"pool_{what}"] for what in _POOL} if "pool_rows" in arrays else {}
+        return cls(**held, **pool, emotions=tuple(emotions), twins_left_out=twins_left_out)
+
+    def all_in_train(self) -> "Split":
+        """Every sampled face in the training part, none held out (`ferbench train --fit-on all`)."""
+        joined = {f"train_{what}": np.concatenate(self.parts(what)) for what in _HELD}
+        empty = {f"{part}_{what}": getattr(self, f"{part}_{what}")[:0] for part in PARTS[1:] for what in _HELD}
+        return replace(self, **joined, **empty)
+
     def summary(self) -> dict[str, Any]:
         """Part sizes and the twins left out, for results metadata and tables."""
         return {
@@ -132,15 +162,22 @@ class Split:
             "twins_left_out": self.twins_left_out,
         }
 
+    def stored(self, faces: np.ndarray, normalisation: Normalisation) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """What the stage cache keeps of a split: its arrays with each part's faces as loaded
+        (`<part>_pixels`, uint8 from `faces`, the data set's images: a quarter of the normalised
+        float32 images), and what `from_stored` needs besides."""
+        arrays = {name: value for name, value in self.to_arrays().items() if not name.endswith("_images")}
+        pixels = {
+            name.replace("_rows", "_pixels"): faces[rows] for name, rows in arrays.items() if name.endswith("_rows")
+        }
+        meta = {"summary": self.summary(), "normalisation": normalisation, "emotions": list(self.emotions)}
+        return arrays | pixels, meta
 
-def stored_arrays(split: Split, dataset: Dataset) -> dict[str, np.ndarray]:
-    """What the stage cache keeps of a split: each part's faces as loaded (`<part>_pixels`,
-    uint8: a quarter of the normalised float32 images), labels and rows. `normalised` gives
-    the images back, to the same numbers."""
-    arrays = {name: value for name, value in vars(split).items() if isinstance(value, np.ndarray)}
-    parts = [name.removesuffix("_rows") for name in arrays if name.endswith("_rows")]
-    pixels = {f"{part}_pixels": dataset.images[arrays[f"{part}_rows"]] for part in parts}
-    return {name: value for name, value in arrays.items() if not name.endswith("_images")} | pixels
+    @classmethod
+    def from_stored(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> "Split":
+        """A split as `stored` kept it, its faces normalised again to the same numbers."""
+        images = normalised(arrays, meta["normalisation"])
+        return cls.from_arrays(images, meta["emotions"], meta["summary"]["twins_left_out"])
 
 
 def normalised(arrays: dict[str, np.ndarray], method: Normalisation) -> dict[str, np.ndarray]:

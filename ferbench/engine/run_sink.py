@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Protocol
 
 from ferbench.data.handle import DataHandle
-from ferbench.data.sampling import make_split, stored_arrays
+from ferbench.data.sampling import make_split
 from ferbench.engine.config import RunConfig
 from ferbench.engine.external_run import ExternalRun
 from ferbench.engine.graph import PROGRESS_KINDS, CacheAddress, Task, context
@@ -87,8 +87,8 @@ class RunSink:
             return
         dataset = self.data.dataset()
         split = make_split(dataset, self.config.data, task.seed)
-        meta = {"seed": task.seed, "summary": split.summary(), "normalisation": self.config.data.normalisation}
-        self.cache.save(SPLITS, key, stored_arrays(split, dataset), meta)
+        arrays, meta = split.stored(dataset.images, self.config.data.normalisation)
+        self.cache.save(SPLITS, key, arrays, {"seed": task.seed, **meta})
 
     def job(self, task: Task, wait_for_memos: bool) -> Job:
         self.progress.running(task.describe())

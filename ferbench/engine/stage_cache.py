@@ -10,7 +10,10 @@ stage's format: a file that is corrupt, truncated or from another format is repo
 
 Splits and external sets keep their faces as loaded (uint8 `*pixels`) with the normalisation
 to apply in their metadata (format 2; before, normalised float32 images, four times the size):
-readers normalise them with `ferbench.data.sampling.normalised`, to the same numbers.
+readers normalise them with `ferbench.data.sampling.normalised`, to the same numbers. A split
+is written and read by `Split.stored` and `Split.from_stored`; a clustering keeps its scores
+on the training labels and its cluster -> emotion map beside its pseudo-labels, so the
+classify tasks that read it never fit the map again.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from ferbench.errors import one_line
 from ferbench.files import atomic_writer, make_folder
 
 CACHE_FORMAT = 1
-_STAGE_FORMATS = {SPLITS: 2, EXTERNALS: 2}  # stages whose entries changed shape since format 1
+# Stages whose entries changed shape since format 1 (an entry of another format is rebuilt):
+# splits 2 kept pixels, 3 their emotions; clusterings 2 their train scores and map.
+_STAGE_FORMATS = {SPLITS: 3, EXTERNALS: 2, "clusterings": 2}
 _META = "__meta__"
 
 

@@ -14,7 +14,7 @@ import time
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -22,33 +22,31 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ferbench.data.sampling import normalised
+from ferbench.data.sampling import PARTS, Split, normalised
 from ferbench.engine.budget_graph import NAME_CLUSTERS, SUPERVISED
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
 from ferbench.engine.peak_memory import peak_memory
 from ferbench.engine.stage_cache import CorruptEntry, Entry, StageCache
-from ferbench.engine.stages import EXTERNALS, INPUTS, STAGES
+from ferbench.engine.stages import EXTERNALS, SPLITS, STAGES
 from ferbench.engine.transfer_graph import read_of
 from ferbench.errors import WriteError, one_line
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
 from ferbench.protocol.budget import name_clusters, score_draws, semi_supervised, supervised
+from ferbench.protocol.fitting import ScoredClustering, fit_classifier, fit_clustering, fit_features
 from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns, reference_targets
 from ferbench.protocol.stages import (
     Clustering,
     Features,
     StageError,
     classify,
-    cluster,
     extract,
     fit_and_predict,
     representatives,
 )
 from ferbench.protocol.transfer import check_refit, transfer_scores
-
-PARTS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -124,13 +122,13 @@ def _registry(plugin_files: tuple[str, ...]) -> PluginRegistry:
     return load_plugins(plugin_files)
 
 
-_RECENT: OrderedDict[tuple[str, str, str], Entry] = OrderedDict()
+_RECENT: OrderedDict[tuple[str, str, str], Entry | Split] = OrderedDict()
 _RECENT_SIZE = 6  # a split, a feature matrix and a clustering, for two tasks in a row
 
 
-def _read(job: Job, read: tuple[str, str]) -> Entry:
-    """A cached input (recent ones kept in memory: neighbouring tasks share them); a missing
-    or corrupt one sends the task back to the coordinator."""
+def _recall(job: Job, read: tuple[str, str]) -> Entry | Split:
+    """A cached input (recent ones kept in memory: neighbouring tasks share them, a split's
+    faces normalised once); a missing or corrupt one sends the task back to the coordinator."""
     index = (job.cache_root, *read)
     if index in _RECENT:
         _RECENT.move_to_end(index)
@@ -141,14 +139,29 @@ def _read(job: Job, read: tuple[str, str]) -> Entry:
         raise _MissingInput(read, str(error)) from None
     if entry is None:
         raise _MissingInput(read, None)
-    if read[0] in INPUTS:  # stored as loaded: uint8 pixels and the normalisation
-        entry = Entry(normalised(entry.arrays, entry.meta["normalisation"]), entry.meta)
-    _remember(index, entry)
+    value: Entry | Split = entry
+    if read[0] == SPLITS:
+        value = Split.from_stored(entry.arrays, entry.meta)
+    elif read[0] == EXTERNALS:  # stored as loaded: uint8 pixels and the normalisation
+        value = Entry(normalised(entry.arrays, entry.meta["normalisation"]), entry.meta)
+    _remember(index, value)
+    return value
+
+
+def _read(job: Job, read: tuple[str, str]) -> Entry:
+    entry = _recall(job, read)
+    assert isinstance(entry, Entry), f"{read[0]} entries are read with _split"
     return entry
 
 
-def _remember(index: tuple[str, str, str], entry: Entry) -> None:
-    _RECENT[index] = entry
+def _split(job: Job, read: tuple[str, str]) -> Split:
+    split = _recall(job, read)
+    assert isinstance(split, Split), f"{read} is not a split"
+    return split
+
+
+def _remember(index: tuple[str, str, str], value: Entry | Split) -> None:
+    _RECENT[index] = value
     if len(_RECENT) > _RECENT_SIZE:
         _RECENT.popitem(last=False)
 
@@ -199,25 +212,15 @@ def _work(stage: str) -> Callable[[Job, PluginRegistry], Outcome]:
     return globals()[STAGES[stage].work]
 
 
-def _parts(entry: Entry, name: str) -> tuple[np.ndarray, ...]:
-    return tuple(entry.arrays[f"{part}_{name}"] for part in PARTS)
-
-
 def _extract(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
-    split = _read(job, task.split)
-    extractor = registry.get("extractor", task.extractor).build(job.context)
+    split = _split(job, task.split)
     with peak_memory() as peak:
-        features = extract(extractor, _fit_images(split), _parts(split, "images"))
+        _, features = fit_features(registry.get("extractor", task.extractor), job.context, split)
     meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
-    arrays = {part: getattr(features, part) for part in PARTS}
+    arrays = dict(zip(PARTS, (features.train, features.val, features.test)))
     _write(job, "features", arrays, {**meta, "feature_blocks": features.blocks})
     return Outcome(task.key, "ok", details=meta)
-
-
-def _fit_images(split: Entry) -> np.ndarray:
-    """What extractors learn from: the unlabelled pool when the run has one, else train."""
-    return split.arrays.get("pool_images", split.arrays["train_images"])
 
 
 def _features(entry: Entry) -> Features:
@@ -226,12 +229,13 @@ def _features(entry: Entry) -> Features:
 
 
 def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
+    """Cluster, score the clustering and fit its map once: both are stored with it, for every
+    classifier that learns from it, and its per-image outcome goes to the database."""
     task = job.task
-    split, features = _read(job, task.split), _read(job, task.features)
-    inputs = _features(features)
-    clusterer = registry.get("clusterer", task.clusterer).build(replace(job.context, feature_blocks=inputs.blocks))
+    split, features = _split(job, task.split), _features(_read(job, task.features))
     with peak_memory() as peak:
-        clustering = cluster(clusterer, inputs, task.seed)
+        scored = fit_clustering(registry.get("clusterer", task.clusterer), job.context, features, split)
+    clustering = scored.clustering
     meta = {
         "seconds": clustering.seconds,
         "peak_mb": peak.megabytes,
@@ -240,63 +244,63 @@ def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
         "clusterer": task.clusterer,
         "seed": task.seed,
     }
-    _write(job, "clusterings", {p: getattr(clustering, p) for p in PARTS}, meta)
-    train_rows, train_labels = split.arrays["train_rows"], split.arrays["train_labels"]
-    _, mapping = cluster_columns(clustering.train, train_labels)
-    nearest = representatives(features.arrays["train"], clustering.train)
+    cluster_map = {str(c): e for c, e in scored.mapping.cluster_to_label.items()}
+    stored = {**meta, "scores": scored.columns, "cluster_map": cluster_map}
+    _write(job, "clusterings", dict(zip(PARTS, (clustering.train, clustering.val, clustering.test))), stored)
+    nearest = representatives(features.train, clustering.train)
     artefacts = {
-        "cluster_map": {str(c): e for c, e in mapping.cluster_to_label.items()},
-        "representatives": {str(c): train_rows[positions].tolist() for c, positions in nearest.items()},
+        "cluster_map": cluster_map,
+        "representatives": {str(c): split.train_rows[positions].tolist() for c, positions in nearest.items()},
     }
-    arrays = {"train_rows": train_rows, "train_labels": train_labels, "clusters": clustering.train}
+    arrays = {"train_rows": split.train_rows, "train_labels": split.train_labels, "clusters": clustering.train}
     return Outcome(task.key, "ok", per_image=arrays, details={**meta, **artefacts})
 
 
-def _inputs(job: Job, split: Entry, features: Entry | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return _parts(split, "images") if features is None else tuple(features.arrays[p] for p in PARTS)
-
-
-def _labels(split: Entry) -> dict[str, np.ndarray]:
-    return dict(zip(PARTS, _parts(split, "labels")))
+def _scored(entry: Entry) -> ScoredClustering:
+    """A clustering as `_cluster` stored it, with its scores and map."""
+    clustering = Clustering(*(entry.arrays[p] for p in PARTS), entry.meta["seconds"], entry.meta["silhouette"])
+    mapping = ClusterMap({int(c): int(e) for c, e in entry.meta["cluster_map"].items()})
+    return ScoredClustering(clustering, entry.meta["scores"], mapping)
 
 
 def _classify(job: Job, registry: PluginRegistry) -> Outcome:
     task = job.task
-    split, features, clusters = (_read(job, read) for read in (task.split, task.features, task.clustering))
-    pseudo = Clustering(*(clusters.arrays[p] for p in PARTS), clusters.meta["seconds"], clusters.meta["silhouette"])
-    truth = _labels(split)
-    values, mapping = cluster_columns(pseudo.train, truth["train"])
-    values.update(silhouette=pseudo.silhouette, extract_s=features.meta["seconds"], cluster_s=pseudo.seconds)
-    values.update(extract_mb=features.meta.get("peak_mb"), cluster_mb=clusters.meta.get("peak_mb"))
-    registration = registry.get("classifier", task.classifier)
-    images = getattr(registration, "consumes", "features") == "images"
+    split, features, clusters = _split(job, task.split), _read(job, task.features), _read(job, task.clustering)
+    scored = _scored(clusters)
     with peak_memory() as peak:
-        predictions = classify(
-            registration.build(job.context), _inputs(job, split, None if images else features), pseudo.train
+        fitted = fit_classifier(
+            registry.get("classifier", task.classifier), job.context, split, _features(features), scored
         )
-    predicted = {part: getattr(predictions, part) for part in PARTS}
-    values.update(classifier_columns(predicted, truth, mapping, {p: getattr(pseudo, p) for p in PARTS}))
+    values: dict[str, Any] = {**scored.columns, "silhouette": scored.clustering.silhouette}
+    values.update(extract_s=features.meta["seconds"], cluster_s=scored.clustering.seconds)
+    values.update(extract_mb=features.meta.get("peak_mb"), cluster_mb=clusters.meta.get("peak_mb"))
+    values.update(fitted.columns)
+    predictions = fitted.predictions
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
     arrays = {
-        "test_rows": split.arrays["test_rows"],
-        "test_labels": truth["test"],
-        "test_predictions": mapping.apply(predictions.test),
+        "test_rows": split.test_rows,
+        "test_labels": split.test_labels,
+        "test_predictions": scored.mapping.apply(predictions.test),
     }
     return Outcome(task.key, "ok", row=values, per_image=arrays)
+
+
+def _inputs(split: Split, features: Entry | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return split.parts("images") if features is None else tuple(features.arrays[p] for p in PARTS)
 
 
 def _reference(job: Job, registry: PluginRegistry) -> Outcome:
     """The supervised ceiling (true labels) or the chance floor (random labels) of one input."""
     task = job.task
-    split = _read(job, task.split)
+    split = _split(job, task.split)
     features = None if task.features is None else _read(job, task.features)
-    truth = _labels(split)
-    targets = reference_targets(str(task.reference), truth["train"], job.context.n_clusters, task.seed)
-    cluster_values, mapping = cluster_columns(targets, truth["train"])
+    truth = dict(zip(PARTS, split.parts("labels")))
+    targets = reference_targets(str(task.reference), split.train_labels, job.context.n_clusters, task.seed)
+    cluster_values, mapping = cluster_columns(targets, split.train_labels)
     values: dict[str, Any] = dict(cluster_values) if task.reference == "chance" else {}
     with peak_memory() as peak:
         predictions = classify(
-            registry.get("classifier", task.classifier).build(job.context), _inputs(job, split, features), targets
+            registry.get("classifier", task.classifier).build(job.context), _inputs(split, features), targets
         )
     values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
@@ -307,21 +311,24 @@ def _budget(job: Job, registry: PluginRegistry) -> Outcome:
     """One label-budget row: a way of spending K labels per emotion, averaged over the draws of
     those labelled faces (see `ferbench.protocol.budget`; only the drawn labels are handed on)."""
     task = job.task
-    split = _read(job, task.split)
-    inputs = _inputs(job, split, None if task.features is None else _read(job, task.features))
-    truth, started = _labels(split), time.perf_counter()
+    split = _split(job, task.split)
+    features = None if task.features is None else _read(job, task.features)
+    inputs, started = _inputs(split, features), time.perf_counter()
     with peak_memory() as peak:
-        if task.method == NAME_CLUSTERS:  # the pairing's classifier, refitted as its row fitted it
-            classifier = registry.get("classifier", task.classifier).build(job.context)
-            predicted = classify(classifier, inputs, _read(job, task.clustering).arrays["train"])
+        if task.method == NAME_CLUSTERS:  # the pairing's classifier, fitted as its row fits it
+            assert features is not None
+            registration = registry.get("classifier", task.classifier)
+            scored = _scored(_read(job, task.clustering))
+            predicted = fit_classifier(registration, job.context, split, _features(features), scored).predictions
             method = name_clusters(predicted.train, predicted.val, predicted.test)
         elif task.method == SUPERVISED:
             registration = registry.get("classifier", task.classifier)
             method = supervised(lambda: registration.build_for_few_labels(job.context), inputs)
         else:
             method = semi_supervised(lambda: registry.get("learner", str(task.method)).build(job.context), inputs)
-        budget = (int(truth["train"].max()) + 1, int(task.labels_per_class or 0), int(task.draws or 0))
-        scores = score_draws(method, truth["train"], (truth["val"], truth["test"]), *budget, task.seed)
+        budget = (len(split.emotions), int(task.labels_per_class or 0), int(task.draws or 0))
+        truth = (split.val_labels, split.test_labels)
+        scores = score_draws(method, split.train_labels, truth, *budget, task.seed)
     row = {"test_acc": scores.test_acc, "val_acc": scores.val_acc, "draw_std": scores.test_acc_std}
     row.update(labels_used=scores.labels_used, draws=scores.draws, fit_s=time.perf_counter() - started)
     return Outcome(task.key, "ok", row={**row, "fit_mb": peak.megabytes})
@@ -331,11 +338,12 @@ def _external_features(job: Job, registry: PluginRegistry) -> Outcome:
     """The extractor refitted as its extract task fitted it, transforming an external set's faces;
     its training features must come out as cached (see `check_refit`)."""
     task = job.task
-    split, cached, faces = (_read(job, read) for read in task.reads)
+    split_read, cached_read, faces_read = task.reads
+    split, cached, faces = _split(job, split_read), _read(job, cached_read), _read(job, faces_read)
     extractor = registry.get("extractor", task.extractor).build(job.context)
     images = faces.arrays["images"]
     with peak_memory() as peak:
-        features = extract(extractor, _fit_images(split), (split.arrays["train_images"], images[:0], images))
+        features = extract(extractor, split.fit_images, (split.train_images, images[:0], images))
     check_refit(features.train, cached.arrays["train"], str(task.extractor))
     meta = {"seconds": features.seconds, "peak_mb": peak.megabytes, "extractor": task.extractor, "seed": task.seed}
     _write(job, "external_features", {"external": features.test}, {**meta, "external": task.external})
@@ -345,23 +353,23 @@ def _external_features(job: Job, registry: PluginRegistry) -> Outcome:
 def _transfer(job: Job, registry: PluginRegistry) -> Outcome:
     """A result row's model on an external set: its classifier refitted on the row's targets
     (pseudo-labels, or the reference row's true or random labels), predicting the set's faces
-    through the row's train-fitted map; the set's labels only score."""
+    through the row's train-fitted map (a clustering's own, as stored with it); the set's labels only score."""
     task = job.task
-    split, faces = _read(job, task.split), _read(job, read_of(task, EXTERNALS))
-    truth = split.arrays["train_labels"]
+    split, faces = _split(job, task.split), _read(job, read_of(task, EXTERNALS))
     if task.reference:
-        targets = reference_targets(task.reference, truth, job.context.n_clusters, task.seed)
+        targets = reference_targets(task.reference, split.train_labels, job.context.n_clusters, task.seed)
+        mapping = ClusterMap.fit(targets, split.train_labels)
     else:
-        targets = _read(job, task.clustering).arrays["train"]
+        scored = _scored(_read(job, task.clustering))
+        targets, mapping = scored.clustering.train, scored.mapping
     features = read_of(task, "external_features")
     if features is None:  # a classifier that reads the images
-        train_inputs, inputs = split.arrays["train_images"], faces.arrays["images"]
+        train_inputs, inputs = split.train_images, faces.arrays["images"]
     else:
         train_inputs, inputs = _read(job, task.features).arrays["train"], _read(job, features).arrays["external"]
     classifier = registry.get("classifier", task.classifier).build(job.context)
     with peak_memory() as peak:
         predicted, fit_seconds, predict_seconds = fit_and_predict(classifier, train_inputs, targets, inputs)
-    mapped = ClusterMap.fit(targets, truth).apply(predicted)
-    values = transfer_scores(mapped, faces.arrays["labels"], faces.meta["emotions"])
+    values = transfer_scores(mapping.apply(predicted), faces.arrays["labels"], faces.meta["emotions"])
     values.update(set=faces.meta["summary"], fit_s=fit_seconds, predict_s=predict_seconds, fit_mb=peak.megabytes)
     return Outcome(task.key, "ok", row=values)

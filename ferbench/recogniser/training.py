@@ -8,7 +8,6 @@ Labels serve, as in the benchmark, only to score and to name the clusters (the t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,15 +24,13 @@ from ferbench.errors import FerbenchError
 from ferbench.keys import estimator_identity
 from ferbench.plugins.registration import KINDS, BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
-from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns
-from ferbench.protocol.stages import classify, cluster, extract, representatives
+from ferbench.protocol.fitting import fit_pipeline
+from ferbench.protocol.scoring import ClusterMap
+from ferbench.protocol.stages import representatives
 from ferbench.recogniser import FIT_ON, FitOn
 from ferbench.recogniser.model import UNKNOWN, Recogniser
-from ferbench.storage.exports import JSON_NAME
+from ferbench.storage.exports import JSON_NAME, load_run
 from ferbench.version import __version__
-
-PARTS = ("train", "val", "test")
-_ARRAYS = ("images", "labels", "rows")  # what each part of a split holds
 
 
 @dataclass(frozen=True)
@@ -72,7 +69,7 @@ def train(
     for warning in warnings:
         warn(warning)
     chosen = make_split(dataset, settings, seed)
-    fitted = _fitting_split(chosen) if fit_on == "all" else chosen
+    fitted = chosen.all_in_train() if fit_on == "all" else chosen
     if clusters is not None and clusters < 2:
         raise FerbenchError(f"--clusters must be at least 2, got {clusters}")
     context = BuildContext(
@@ -120,7 +117,7 @@ def train_selected(
 ) -> Recogniser:
     """Train the validation-selected pipeline of the run stored in `out_dir`, with that run's
     data (or `data`, where the file has moved) and settings; `seed` defaults to the run's first."""
-    document = _stored_run(out_dir)
+    document = load_run(out_dir).metadata
     selected, config = document.get("selected"), document["config"]
     if not selected:
         raise FerbenchError(f"{Path(out_dir) / JSON_NAME}: the run has no pipeline selected on validation accuracy")
@@ -142,16 +139,6 @@ def train_selected(
     )
 
 
-def _stored_run(out_dir: str | Path) -> dict[str, Any]:
-    path = Path(out_dir) / JSON_NAME
-    if not path.is_file():
-        raise FerbenchError(f"--from {out_dir}: no results.json there; run `ferbench run --out {out_dir}` first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise FerbenchError(f"{path}: not a ferbench results file ({error})") from error
-
-
 def _canonical(registry: PluginRegistry, pairing: Pairing) -> Pairing:
     """One plugin per kind: a sweep (a [list] of values) names several, which `train` cannot fit."""
     chosen = {}
@@ -170,43 +157,26 @@ def _plugin_record(registry: PluginRegistry, kind: str, name: str, context: Buil
     return {"name": name, "prior": registration.prior, "source": registry.resolve(kind, name).source, **built}
 
 
-def _fitting_split(split: Split) -> Split:
-    """Every sampled face in the training part, none held out (`--fit-on all`)."""
-    empty = {f"{part}_{what}": getattr(split, f"{part}_{what}")[:0] for part in ("val", "test") for what in _ARRAYS}
-    joined = {f"train_{what}": np.concatenate([getattr(split, f"{part}_{what}") for part in PARTS]) for what in _ARRAYS}
-    return replace(split, **joined, **empty)
-
-
 def _fit(
     registry: PluginRegistry, names: Pairing, context: BuildContext, dataset: Dataset, split: Split, normalisation: str
 ) -> tuple[Recogniser, dict[str, float]]:
-    """The benchmark's three stages on one split (see `ferbench.engine.worker`), estimators kept."""
-    images = (split.train_images, split.val_images, split.test_images)
-    extractor = registry.get("extractor", names.extractor).build(context)
-    features = extract(extractor, split.fit_images, images)
-    clusterer = registry.get("clusterer", names.clusterer).build(replace(context, feature_blocks=features.blocks))
-    clustering = cluster(clusterer, features, context.seed)
-    scores, mapping = cluster_columns(clustering.train, split.train_labels)
-    registration = registry.get("classifier", names.classifier)
-    consumes = getattr(registration, "consumes", "features")
-    inputs = images if consumes == "images" else (features.train, features.val, features.test)
-    classifier = registration.build(context)
-    predictions = classify(classifier, inputs, clustering.train)
-    if len(split.test_rows):
-        truth = {part: getattr(split, f"{part}_labels") for part in PARTS}
-        predicted = {part: getattr(predictions, part) for part in PARTS}
-        scores.update(classifier_columns(predicted, truth, mapping, {p: getattr(clustering, p) for p in PARTS}))
-    nearest = representatives(features.train, clustering.train)
+    """The benchmark's three stages on one split, through the function the run's tasks fit with
+    (`ferbench.protocol.fitting`), estimators kept."""
+    classifier = registry.get("classifier", names.classifier)
+    kinds = (registry.get("extractor", names.extractor), registry.get("clusterer", names.clusterer), classifier)
+    fitted = fit_pipeline(kinds, context, split)
+    clustering = fitted.scored.clustering
+    nearest = representatives(fitted.features.train, clustering.train)
     recogniser = Recogniser(
-        extractor=extractor,
-        classifier=classifier,
-        consumes=consumes,
+        extractor=fitted.extractor,
+        classifier=fitted.fitted.classifier,
+        consumes=getattr(classifier, "consumes", "features"),
         normalisation=normalisation,
         emotions=split.emotions,
-        names=_train_map_names(mapping, split.emotions, clustering.train),
+        names=_train_map_names(fitted.scored.mapping, split.emotions, clustering.train),
         faces={c: dataset.images[split.train_rows[positions]] for c, positions in nearest.items()},
     )
-    return recogniser, {key: float(value) for key, value in scores.items()}
+    return recogniser, {key: float(value) for key, value in fitted.columns.items()}
 
 
 def _train_map_names(mapping: ClusterMap, emotions: tuple[str, ...], clusters: np.ndarray) -> dict[int, str]:

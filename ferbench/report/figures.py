@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ferbench.protocol.scoring import confusion_counts
+from ferbench.report.figure_text import freeze_layout, place_labels, wrapped
 
 _INCH_PER_FACE = 0.62
 
@@ -152,15 +153,6 @@ def tradeoff_figure(names: Sequence[str], seconds: np.ndarray, accuracies: np.nd
     axes.scatter(seconds, accuracies, color="0.6", s=22, label="pipeline")
     axes.step(seconds[front], accuracies[front], where="post", color="tab:red", linewidth=1.4)
     axes.scatter(seconds[front], accuracies[front], color="tab:red", s=34, zorder=3, label="Pareto front")
-    for index in front:
-        axes.annotate(
-            names[index],
-            (seconds[index], accuracies[index]),
-            xytext=(5, 4),
-            textcoords="offset points",
-            fontsize=8,
-            color="tab:red",
-        )
     axes.set_xscale("log")
     axes.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # 0.5 1 2 5 10 ...: readable in any range
     axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
@@ -169,6 +161,9 @@ def tradeoff_figure(names: Sequence[str], seconds: np.ndarray, accuracies: np.nd
     axes.set_ylabel("test ACC %")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(loc="lower right")
+    freeze_layout(figure)
+    points = [(seconds[index], accuracies[index]) for index in front]
+    place_labels(axes, points, [names[index] for index in front], fontsize=8, color="tab:red")
     return figure
 
 
@@ -234,6 +229,7 @@ def transfer_figure(panels: Sequence[TransferPanel], own_label: str) -> Figure:
     """Per external set, own test ACC (x) against external ACC (y): one point per pipeline, the
     ceilings as crosses, y = x dashed (as good as at home), the set's chance level dotted."""
     figure = Figure(layout="constrained", figsize=(5.6 * len(panels), 5.2))
+    named = []
     for axes, panel in zip(figure.subplots(1, len(panels), squeeze=False)[0], panels):
         own, external = 100 * np.asarray(panel.own, dtype=float), 100 * np.asarray(panel.external, dtype=float)
         axes.scatter(own, external, color="tab:blue", s=26, label="pipeline (clusters → classifier)")
@@ -246,9 +242,7 @@ def transfer_figure(panels: Sequence[TransferPanel], own_label: str) -> Figure:
             label="supervised ceiling (true labels)",
         )
         best = np.argsort(-np.nan_to_num(external, nan=-1.0), kind="stable")[:5]
-        for index in best:
-            point = (own[index], external[index])
-            axes.annotate(panel.names[index], point, xytext=(4, 3), textcoords="offset points", fontsize=7)
+        named.append((axes, [(own[index], external[index]) for index in best], [panel.names[i] for i in best]))
         axes.axline((0, 0), slope=1, color="0.5", linestyle="--", linewidth=1, label="as on its own test part")
         if np.isfinite(panel.chance):
             chance = "chance: its largest class"
@@ -256,9 +250,12 @@ def transfer_figure(panels: Sequence[TransferPanel], own_label: str) -> Figure:
         axes.set_xlim(0, 100)
         axes.set_ylim(0, 100)
         axes.set_aspect("equal")
-        axes.set_title(panel.title, fontsize=10)
+        axes.set_title(wrapped(panel.title, 5.2, figure, 10), fontsize=10)  # a long path wraps, never clipped
         axes.set_xlabel(f"{own_label} test ACC %")
         axes.set_ylabel("external ACC % (shared emotions)")
         axes.grid(True, alpha=0.3)
         axes.legend(fontsize=7, loc="upper left")
+    freeze_layout(figure)
+    for axes, points, names in named:
+        place_labels(axes, points, names, fontsize=7)
     return figure

@@ -17,6 +17,8 @@ from rich.text import Text
 
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.budget import BEST_LEGEND, best_table, comparison_table, lines_table
+from ferbench.report.columns import LEFT_OUT_FIRST, MARKDOWN, SIDE_BY_SIDE, Column, percent, shown
+from ferbench.report.exporters import ReportOptions
 from ferbench.report.fitted_table import Col, FittedTable
 from ferbench.report.leaderboard import (
     chance_floors,
@@ -24,50 +26,28 @@ from ferbench.report.leaderboard import (
     describe_choices,
     describe_data,
     describe_external,
-    external_header,
-    external_scores,
     failure_note,
-    has_scores,
-    percent,
-    to_markdown,
+    has_priors,
 )
 from ferbench.report.terminal_table import render_board
 from ferbench.report.views import RunView, matched, pairings_in_order, summarise_by
 
-_HEADERS = {
-    "cluster_acc": "cluster ACC %",
-    "val_acc": "val ACC %",
-    "test_acc": "test ACC %",
-    "chance_acc": "chance %",
-    "ceiling_acc": "ceiling %",
-    "note": "note",
-}
-_SIDE_BY_SIDE_LEFT_OUT = ("chance_acc", "ceiling_acc", "cluster_acc", "val_acc")
+NOTE = "note"
 
 
-def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, str, str]]:
-    """(run index, score, header) for every column of a side-by-side table."""
-    columns = []
+def _comparison_columns(views: Sequence[RunView]) -> list[tuple[int, Column | None, str]]:
+    """(run index, column, header) for every column of a side-by-side table; None: the run's note."""
+    columns: list[tuple[int, Column | None, str]] = []
     for index, view in enumerate(views):
-        scores = ["cluster_acc", *(["val_acc"] if has_scores(view.board, "val_acc") else []), "test_acc"]
-        scores += [*external_scores(view.board), "chance_acc", "ceiling_acc", "note"]
-        columns += [(index, score, f"{index + 1}: {_header(score)}") for score in scores]
+        columns += [(index, column, f"{index + 1}: {column.label}") for column in shown(view.board, SIDE_BY_SIDE)]
+        columns.append((index, None, f"{index + 1}: {NOTE}"))
     return columns
 
 
-def _header(score: str) -> str:
-    """A side-by-side header: a known score's, or an external set's accuracy (`ckplus ACC %`)."""
-    return _HEADERS.get(score) or f"{external_header(score)} %"
-
-
-def _comparison_cell(line: pd.Series | None, score: str) -> str:
+def _comparison_cell(line: pd.Series | None, column: Column | None) -> str:
     if line is None:
-        return "" if score == "note" else "not run"  # the scores beside it say so already
-    if score == "note":
-        return failure_note(line)
-    if score == "chance_acc":
-        return percent(line["chance_acc"])
-    return percent(line[f"{score}_mean"], line[f"{score}_std"])
+        return "" if column is None else "not run"  # the scores beside it say so already
+    return failure_note(line) if column is None else column.cell(line)
 
 
 def comparison_rows(views: Sequence[RunView]) -> tuple[list[str], list[list[str]]]:
@@ -77,7 +57,7 @@ def comparison_rows(views: Sequence[RunView]) -> tuple[list[str], list[list[str]
     rows = []
     for pairing in pairings_in_order(boards):
         lines = [matched(board, pairing) for board in boards]
-        rows.append([*pairing, *(_comparison_cell(lines[index], score) for index, score, _ in columns)])
+        rows.append([*pairing, *(_comparison_cell(lines[index], column) for index, column, _ in columns)])
     return [*PAIRING, *(header for _, _, header in columns)], rows
 
 
@@ -128,8 +108,9 @@ def _markdown_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def terminal(views: Sequence[RunView], sort_by: str, by: str | None = None) -> RenderableType:
+def terminal(views: Sequence[RunView], options: ReportOptions = ReportOptions()) -> RenderableType:
     """What `ferbench report` prints: the leaderboard, runs side by side, or a `--by` summary."""
+    by, sort_by = options.by, options.sort_by
     if by:
         tables = []
         for view in views:
@@ -162,22 +143,35 @@ def budget_tables(boards: Sequence[pd.DataFrame], legend: str = "") -> list[Fitt
 def _side_by_side(views: Sequence[RunView], sort_by: str) -> FittedTable:
     headers, rows = comparison_rows(views)
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
-    # left out first when narrow: every run's chance, then ceiling, then cluster and val ACC; test ACC stays
+    # left out first when narrow: that score of every run at once; test ACC stays
+    columns = _comparison_columns(views)
     order = [
-        tuple(
-            f"{index + 1}: {_HEADERS[score]}"
-            for index in range(len(views))
-            if f"{index + 1}: {_HEADERS[score]}" in headers
-        )
-        for score in _SIDE_BY_SIDE_LEFT_OUT
+        tuple(header for _, column, header in columns if column is not None and column.key == key)
+        for key in LEFT_OUT_FIRST[SIDE_BY_SIDE]
     ]
     return _rich_table(
         "ferbench leaderboards side by side", caption, headers, rows, len(PAIRING), [s for s in order if s]
     )
 
 
-def markdown(views: Sequence[RunView], by: str | None = None) -> str:
+def leaderboard_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | None = None) -> str:
+    """The leaderboard as a GitHub-flavoured table, for READMEs and notes; its last column names
+    the choices that picked a row and why a pairing failed on some seeds."""
+    with_prior = has_priors(board)
+    columns = shown(board, MARKDOWN)
+    headers = ["#", *PAIRING, *(["prior"] if with_prior else []), *(column.label for column in columns), NOTE]
+    rows = []
+    marks = choice_marks(board, picks) if picks else [[] for _ in range(len(board))]
+    for (rank, line), picked in zip(board.iterrows(), marks):
+        cells = [str(rank + 1), *(str(line[key]) for key in PAIRING), *([str(line["prior"])] if with_prior else [])]
+        note = "; ".join([*picked, *filter(None, [failure_note(line)])])
+        rows.append([*cells, *(column.cell(line) for column in columns), note])
+    return _markdown_table(headers, rows)
+
+
+def markdown(views: Sequence[RunView], options: ReportOptions = ReportOptions()) -> str:
     """GitHub-flavoured tables, then the lines that say what the numbers are."""
+    by = options.by
     if by:
         parts = []
         for view in views:
@@ -188,7 +182,7 @@ def markdown(views: Sequence[RunView], by: str | None = None) -> str:
         view = views[0]
         notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
         notes += describe_external(view.metadata)
-        text = to_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
+        text = leaderboard_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
         if not view.budget.empty:
             text += "\n\n" + _markdown_table(*best_table(view.budget)) + f"\n\n- {BEST_LEGEND}"
             text += "\n\n" + _markdown_table(*lines_table(view.budget))
@@ -215,9 +209,9 @@ def _tables(views: Sequence[RunView], by: str | None) -> list[pd.DataFrame]:
     return tables
 
 
-def csv(views: Sequence[RunView], by: str | None = None) -> str:
+def csv(views: Sequence[RunView], options: ReportOptions = ReportOptions()) -> str:
     """The leaderboard (or summary) as CSV; with several runs, stacked with a `run` column."""
-    tables = _tables(views, by)
+    tables = _tables(views, options.by)
     if len(views) > 1:
         tables = [table.assign(run=view.label) for table, view in zip(tables, views)]
     return pd.concat(tables, ignore_index=True).to_csv(index=False)
@@ -228,8 +222,9 @@ def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(table.to_json(orient="records"))
 
 
-def to_json(views: Sequence[RunView], by: str | None = None) -> str:
+def to_json(views: Sequence[RunView], options: ReportOptions = ReportOptions()) -> str:
     """Every run with its data set, configuration, chance floors, the three choices and its table."""
+    by = options.by
     runs = []
     for view, table in zip(views, _tables(views, by)):
         runs.append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import platform
+import re
 from datetime import datetime, timezone
 from html import escape
 from importlib import metadata as distributions
@@ -21,45 +22,24 @@ from ferbench.errors import FerbenchError
 from ferbench.files import make_folder, write_atomically
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.budget import BEST_LEGEND, best_table, lines_table
+from ferbench.report.columns import HTML, Column, shown
+from ferbench.report.exporters import REPORT_NAME, ReportOptions
 from ferbench.report.formats import comparison_rows, summary_rows
 from ferbench.report.html_figures import ReportFigure, run_figures
 from ferbench.report.leaderboard import (
     CHOICE_MARKS,
     choice_marks,
-    clusters_found,
     describe_choices,
     describe_external,
     describe_floors,
     describe_sample,
-    external_header,
-    external_scores,
     failure_note,
     has_priors,
-    has_scores,
-    peak_megabytes,
-    percent,
-    plain,
 )
 from ferbench.report.views import RunView, load_views, summarise_by
 from ferbench.version import __version__
 
 _LIBRARIES = ("numpy", "pandas", "scikit-learn", "matplotlib", "pluggy")
-# (header, leaderboard column, how it is printed, which value is best: max, min or None)
-_COLUMNS: list[tuple[str, str, str, str | None]] = [
-    ("cluster ACC %", "cluster_acc_mean", "percent", "max"),
-    ("NMI", "cluster_nmi_mean", "plain", "max"),
-    ("ARI", "cluster_ari_mean", "plain", "max"),
-    ("k", "n_clusters_mean", "clusters", None),
-    ("silhouette", "silhouette_mean", "plain", "max"),
-    ("val ACC %", "val_acc_mean", "percent", "max"),
-    ("test ACC %", "test_acc_mean", "percent", "max"),
-    ("chance %", "chance_acc", "percent", None),
-    ("ceiling %", "ceiling_acc_mean", "percent", None),
-    ("gap true %", "gap_true_mean", "percent", None),
-    ("gap pseudo %", "gap_pseudo_mean", "percent", None),
-    ("time s", "total_s", "seconds", "min"),
-    ("peak MB", "peak_mb", "megabytes", "min"),
-]
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, sans-serif; color: #1d1d1f; margin: 0 auto; max-width: 1440px; padding: 0 24px; }
@@ -70,21 +50,29 @@ dl.facts dt { color: #666; } dl.facts dd { margin: 0; }
 .headline { background: #eef5ff; border-left: 4px solid #2f6fd6; padding: 8px 14px; }
 .headline p { margin: 4px 0; } .headline p:first-child { font-size: 16px; font-weight: 600; }
 table { border-collapse: collapse; margin: 8px 0; font-variant-numeric: tabular-nums; font-size: 13px; }
-th, td { padding: 3px 6px; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
-th { background: #f5f5f7; position: sticky; top: 0; white-space: normal; vertical-align: bottom; }
+table.leaderboard { max-width: 100%; }
+th, td { padding: 3px 4px; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }
+th { background: #f5f5f7; position: sticky; top: 0; white-space: normal; vertical-align: bottom; font-size: 12px; }
 td.name, th.name { text-align: left; }
-td.note { text-align: left; white-space: normal; min-width: 7em; }
-td.prior { white-space: normal; min-width: 9em; max-width: 15em; color: #555; }
+td.name { white-space: normal; overflow-wrap: break-word; }  /* a long spec wraps at its commas */
+td.note { text-align: left; white-space: normal; }
+td.prior { max-width: 12em; color: #555; }
 td.best { font-weight: 700; background: #e3f4e1; }
 .spread { font-size: 11px; color: #666; font-weight: 400; }
+table.leaderboard .spread { display: block; line-height: 1.1; }  /* ±std under its mean: the table fits 1000 px */
 tr.selected td { background: #fff6d6; } tr.selected td.best { background: #d9efc8; }
 tr.failed td, .failure { color: #a11; }
 .badge { display: inline-block; font-size: 11px; padding: 0 6px; margin: 1px 2px; border-radius: 8px; color: #fff; }
 .badge.val { background: #2f6fd6; } .badge.free { background: #6b6b6b; } .badge.test { background: #b06a00; }
 .scroll { overflow-x: auto; }
+@media (max-width: 1200px) {  /* a narrower window: smaller type, so the whole leaderboard still fits */
+  body { padding: 0 12px; } table.leaderboard, table.leaderboard th { font-size: 11px; }
+  table.leaderboard th, table.leaderboard td { padding: 3px; } table.leaderboard .spread { font-size: 10px; }
+}
 .legend { color: #555; font-size: 13px; }
 .summaries { display: flex; flex-wrap: wrap; gap: 28px; }
-figure { margin: 16px 0 28px; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure { margin: 16px 0 28px; }
+figure img { max-width: 100%; height: auto; border: 1px solid #eee; box-sizing: border-box; }
 figcaption { color: #444; max-width: 900px; }
 .figure-note { background: #f5f5f7; border: 1px dashed #aaa; padding: 14px; color: #444; max-width: 900px; }
 footer { margin: 48px 0 24px; color: #555; font-size: 13px; border-top: 1px solid #ddd; }
@@ -93,61 +81,46 @@ footer table td { text-align: left; white-space: normal; }
 _BADGES = {CHOICE_MARKS["validation"]: "val", CHOICE_MARKS["label_free"]: "free", CHOICE_MARKS["optimistic"]: "test"}
 
 
-def _cell(line: pd.Series, column: str, style: str) -> str:
-    """One number of the leaderboard as printed, with its spread over seeds where it has one."""
-    if style == "clusters":
-        return clusters_found(line)
-    if style == "seconds":
-        return "–" if pd.isna(line[column]) else f"{line[column]:.1f}"
-    if style == "megabytes":
-        return peak_megabytes(line)
-    spread = line.get(column.replace("_mean", "_std"), float("nan")) if column.endswith("_mean") else float("nan")
-    return percent(line[column], spread) if style == "percent" else plain(line[column], spread)
-
-
-def _shown_columns(board: pd.DataFrame) -> list[tuple[str, str, str, str | None]]:
-    """The columns this board has: validation where measured, each external set after the ceiling."""
-    shown = [column for column in _COLUMNS if column[1] != "val_acc_mean" or has_scores(board, "val_acc")]
-    at = [column[1] for column in shown].index("ceiling_acc_mean") + 1
-    scores = external_scores(board)
-    external = [(f"{external_header(score)} %", f"{score}_mean", "percent", "max") for score in scores]
-    return shown[:at] + external + shown[at:]
-
-
-def _best_positions(board: pd.DataFrame, columns: Iterable[tuple[str, str, str, str | None]]) -> dict[str, set[int]]:
+def _best_positions(board: pd.DataFrame, columns: Iterable[Column]) -> dict[str, set[int]]:
     """Per column, the rows holding its best value (ties all marked)."""
     best: dict[str, set[int]] = {}
-    for _, column, _, direction in columns:
-        values = board[column]
-        if direction and values.nunique() > 1:  # a column where every row ties marks nothing
-            target = values.max() if direction == "max" else values.min()
-            best[column] = set(map(int, (values == target).to_numpy().nonzero()[0]))
+    for column in columns:
+        values = board[column.number] if column.best else None
+        if values is not None and values.nunique() > 1:  # a column where every row ties marks nothing
+            target = values.max() if column.best == "max" else values.min()
+            best[column.key] = set(map(int, (values == target).to_numpy().nonzero()[0]))
     return best
+
+
+def _breakable(text: str) -> str:
+    """Escaped, with a line-break opportunity after each '(', ',' and '=' of a spec, so that
+    `gmm(covariance_type=full)` wraps inside its column instead of widening the table."""
+    return re.sub(r"([(,=])", r"\1<wbr>", escape(text))
 
 
 def leaderboard_html(view: RunView) -> str:
     """The leaderboard table: mean±std, chance and ceiling beside each row, best per column marked."""
     board = view.board
-    columns = _shown_columns(board)
+    columns = shown(board, HTML)
     with_prior = has_priors(board)
     names = ["#", *PAIRING, *(["prior"] if with_prior else [])]
     head = "".join(f'<th class="name">{escape(n)}</th>' for n in names)
-    head += "".join(f"<th>{escape(header)}</th>" for header, *_ in columns) + '<th class="name">note</th>'
+    head += "".join(f"<th>{escape(column.label)}</th>" for column in columns) + '<th class="name">note</th>'
     best = _best_positions(board, columns)
     body = []
     for (position, line), marks in zip(board.iterrows(), choice_marks(board, view.picks)):
         texts = [str(position + 1), *(str(line[key]) for key in PAIRING)]
         texts += [str(line["prior"])] if with_prior else []
-        cells = "".join(f'<td class="name">{escape(text)}</td>' for text in texts[:4])
-        cells += "".join(f'<td class="name prior">{escape(text)}</td>' for text in texts[4:])
+        cells = "".join(f'<td class="name">{_breakable(text)}</td>' for text in texts[:4])
+        cells += "".join(f'<td class="name prior">{_breakable(text)}</td>' for text in texts[4:])
         badges = "".join(f'<span class="badge {_BADGES[mark]}">{escape(mark)}</span>' for mark in marks)
         note = f'<span class="failure">{escape(failure_note(line))}</span>' if line["failed"] else ""
         if line["seeds"] == 0:
             cells += f'<td class="note" colspan="{len(columns) + 1}">{note}</td>'
         else:
-            for _, column, style, _ in columns:
-                marked = ' class="best"' if position in best.get(column, ()) else ""
-                mean, plus, spread = _cell(line, column, style).partition("±")
+            for column in columns:
+                marked = ' class="best"' if position in best.get(column.key, ()) else ""
+                mean, plus, spread = column.cell(line).partition("±")
                 spread = f'<span class="spread">{plus}{spread}</span>' if plus else ""
                 cells += f"<td{marked}>{escape(mean)}{spread}</td>"
             cells += f'<td class="note">{badges}{note}</td>'
@@ -318,6 +291,31 @@ def html_page(
     )
 
 
+def write_html(views: Sequence[RunView], options: ReportOptions) -> Path:
+    """Write the HTML page of these runs to `options.output`, and its figures beside it.
+
+    Figures go to `<name>_figures/` next to the page. Nothing is re-run: per-image figures
+    come from the stored artifacts, and show a note where a run has none.
+    """
+    output = Path(options.output or REPORT_NAME)
+    if output.is_dir():
+        raise FerbenchError(f"--output {output}: is a folder; name the HTML file to write")
+    folder = output.parent / f"{output.stem}_figures"
+    make_folder(folder)
+    figures, files = [], []
+    for index, view in enumerate(views):
+        prefix = f"run{index + 1}-" if len(views) > 1 else ""
+        drawn = run_figures(view, options.data_path)
+        names = [f"{folder.name}/{prefix}{figure.slug}.png" for figure in drawn]
+        for figure, name in zip(drawn, names):
+            if figure.png is not None:
+                write_atomically(output.parent / name, figure.png)
+        figures.append(drawn)
+        files.append(names)
+    write_atomically(output, html_page(views, figures, files))
+    return output
+
+
 def write_html_report(
     out_dirs: Sequence[str | Path],
     output_path: str | Path,
@@ -327,26 +325,6 @@ def write_html_report(
     top: int | None = None,
     data_path: str | Path | None = None,
 ) -> Path:
-    """Write the HTML report of one or several results folders, and its figures beside it.
-
-    Figures go to `<name>_figures/` next to the page. Nothing is re-run: per-image figures
-    come from the stored artifacts, and show a note where a run has none.
-    """
-    output = Path(output_path)
-    if output.is_dir():
-        raise FerbenchError(f"--output {output}: is a folder; name the HTML file to write")
+    """Write the HTML report of one or several results folders (see `write_html`)."""
     views = load_views(out_dirs, where, sort_by, top)
-    folder = output.parent / f"{output.stem}_figures"
-    make_folder(folder)
-    figures, files = [], []
-    for index, view in enumerate(views):
-        prefix = f"run{index + 1}-" if len(views) > 1 else ""
-        drawn = run_figures(view, data_path)
-        names = [f"{folder.name}/{prefix}{figure.slug}.png" for figure in drawn]
-        for figure, name in zip(drawn, names):
-            if figure.png is not None:
-                write_atomically(output.parent / name, figure.png)
-        figures.append(drawn)
-        files.append(names)
-    write_atomically(output, html_page(views, figures, files))
-    return output
+    return write_html(views, ReportOptions(sort_by, output=Path(output_path), data_path=data_path))

@@ -23,6 +23,7 @@ from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.budget import figure_lines
 from ferbench.report.budget_figure import budget_figure
+from ferbench.report.columns import external_name, external_scores, percent
 from ferbench.report.figures import (
     MontageRow,
     TransferPanel,
@@ -37,7 +38,7 @@ from ferbench.report.figures import (
     tradeoff_figure,
     transfer_figure,
 )
-from ferbench.report.leaderboard import external_name, external_scores, pairing_name, percent
+from ferbench.report.leaderboard import pairing_name
 from ferbench.report.views import RunView
 from ferbench.storage.artifacts import Artifacts, ClusteringArtifacts, PredictionArtifacts
 
@@ -196,7 +197,7 @@ def _tradeoff(board: pd.DataFrame) -> ReportFigure:
     ran = board.dropna(subset=["test_acc_mean", "total_s"])
     caption = (
         "Mean test ACC against mean total time of every pipeline; the red line is the Pareto front (no "
-        "pipeline is both faster and more accurate than a red point), labelled."
+        "pipeline is both faster and more accurate than a red point), each named where its name has room."
     )
     if ran.empty:
         return ReportFigure("tradeoff", title, caption, note="No pipeline ran.")
@@ -281,7 +282,7 @@ def _transfer(view: RunView) -> ReportFigure:
         f"Per --external set, every pipeline's mean test ACC on {own} against its mean ACC on the set (the emotions "
         "the two share, through the same train-fitted map, faces overlapping the training part left out); crosses: "
         "the supervised ceilings (same features, true labels); dashed: as good as on its own test part; dotted: "
-        "the set's chance level (its largest class). The five best on each set are named."
+        "the set's chance level (its largest class). The five best on each set are named where a name has room."
     )
     scores = external_scores(view.board)
     if view.board.dropna(subset=[f"{score}_mean" for score in scores], how="all").empty:

@@ -1,4 +1,5 @@
-"""Leaderboards from result rows: aggregation over seeds, rich tables, exports."""
+"""Leaderboards from result rows: the aggregation over seeds, the three choices marked, and the
+sentences that say what the numbers are (which columns each table shows: `ferbench.report.columns`)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,9 @@ import pandas as pd
 from ferbench.data.sampling import EVERY_IMAGE
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
+from ferbench.report.columns import MEMORY, TIMES, averaged_scores, has_scores, percent
 from ferbench.storage.columns import EXTERNAL_PREFIX, SORT_KEYS, external_columns
 
-_METRICS = [
-    "cluster_acc",
-    "cluster_nmi",
-    "cluster_ari",
-    "silhouette",
-    "val_acc",
-    "test_acc",
-    "ceiling_acc",
-    "gap_true",
-    "gap_pseudo",
-    "n_clusters",
-    "noise_fraction",
-]
-TIMES = ["extract_s", "cluster_s", "fit_s", "predict_s"]
-# Peak resident memory of the process running each stage, in MB (fit: the classifier's fit and predictions).
-MEMORY = ["extract_mb", "cluster_mb", "fit_mb"]
 # How each leaderboard name of a choice reads beside a row.
 CHOICE_MARKS = {"validation": "selected (val)", "label_free": "label-free", "optimistic": "best of test"}
 
@@ -66,7 +52,7 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     runs), `failed` (failed runs) and `error` (the first failure's reason).
     """
     check_sort(sort_by)
-    metrics = _METRICS + external_columns(rows.columns)
+    metrics = averaged_scores() + external_columns(rows.columns)
     pipelines = rows[rows["kind"] == "pipeline"]
     scores = pd.concat([pipelines[PAIRING], _numeric(pipelines, metrics + TIMES + MEMORY)], axis=1)
     grouped = scores[(pipelines["status"] == "ok").to_numpy()].groupby(PAIRING, sort=False)
@@ -93,64 +79,9 @@ def leaderboard(rows: pd.DataFrame, sort_by: str = "test_acc") -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def has_scores(board: pd.DataFrame, metric: str) -> bool:
-    """Whether any row has this score (`val_acc` exists only in runs with a validation part)."""
-    column = f"{metric}_mean"
-    return column in board and bool(board[column].notna().any())
-
-
-def external_scores(board: pd.DataFrame) -> list[str]:
-    """The leaderboard's accuracies on external sets (`external_acc_<name>`), in the run's order."""
-    return [column.removesuffix("_mean") for column in external_columns(board.columns) if column.endswith("_mean")]
-
-
-def external_name(score: str) -> str:
-    """`external_acc_ckplus` -> `ckplus`: the set's name, for headers."""
-    return score.removeprefix(EXTERNAL_PREFIX)
-
-
-def external_header(score: str) -> str:
-    """`external_acc_ckplus` -> `ckplus ACC`: how every table heads an external set's column."""
-    return f"{external_name(score)} ACC"
-
-
 def has_priors(board: pd.DataFrame) -> bool:
     """Whether the rows say what outside knowledge each pipeline carries."""
     return "prior" in board and bool(board["prior"].notna().any())
-
-
-def percent(mean: Any, std: Any = float("nan")) -> str:
-    """A fraction as a percentage with its spread over seeds: `25.0±7.1`, or `–` when missing."""
-    if pd.isna(mean):
-        return "–"
-    spread = "" if pd.isna(std) else f"±{100 * std:.1f}"
-    return f"{100 * mean:.1f}{spread}"
-
-
-def plain(mean: Any, std: Any = float("nan")) -> str:
-    if pd.isna(mean):
-        return "–"
-    spread = "" if pd.isna(std) else f"±{std:.2f}"
-    return f"{mean:.2f}{spread}"
-
-
-def clusters_found(line: pd.Series) -> str:
-    """Cluster count found, and the noise share where a clusterer leaves points out."""
-    if pd.isna(line["n_clusters_mean"]):
-        return "–"
-    noise = line["noise_fraction_mean"]
-    return f"{line['n_clusters_mean']:.0f}" + (f" ({100 * noise:.0f}% noise)" if noise > 0 else "")
-
-
-def stage_seconds(line: pd.Series) -> str:
-    if pd.isna(line["extract_s"]):
-        return "–"
-    return "/".join(f"{line[t]:.1f}" for t in TIMES)
-
-
-def peak_megabytes(line: pd.Series) -> str:
-    """The largest stage's peak resident memory, `–` where it was not measured."""
-    return "–" if pd.isna(line["peak_mb"]) else f"{line['peak_mb']:,.0f}"
 
 
 def failure_note(line: pd.Series) -> str:
@@ -281,32 +212,3 @@ def describe_floors(rows: pd.DataFrame) -> str:
         f"Chance floor (random labels): cluster ACC {percent(floors['cluster_acc'].mean())}; "
         f"test ACC per classifier {per_classifier}."
     )
-
-
-def to_markdown(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None] | None = None) -> str:
-    """A GitHub-flavoured table of the leaderboard, for READMEs and notes.
-
-    The last column names the choices that picked a row and why a pairing failed on some seeds.
-    """
-    with_val, with_prior = has_scores(board, "val_acc"), has_priors(board)
-    external = external_scores(board)
-    headers = ["#", *PAIRING, *(["prior"] if with_prior else []), "cluster ACC %", "NMI", "ARI"]
-    headers += [*(["val ACC %"] if with_val else []), "test ACC %", "chance %", "ceiling %"]
-    headers += [f"{external_header(column)} %" for column in external] + ["note"]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    marks = choice_marks(board, picks) if picks else [[] for _ in range(len(board))]
-    for (rank, line), picked in zip(board.iterrows(), marks):
-        cells = [str(rank + 1), *(str(line[key]) for key in PAIRING), *([str(line["prior"])] if with_prior else [])]
-        cells += [
-            percent(line["cluster_acc_mean"], line["cluster_acc_std"]),
-            plain(line["cluster_nmi_mean"], line["cluster_nmi_std"]),
-            plain(line["cluster_ari_mean"], line["cluster_ari_std"]),
-            *([percent(line["val_acc_mean"], line["val_acc_std"])] if with_val else []),
-            percent(line["test_acc_mean"], line["test_acc_std"]),
-            percent(line["chance_acc"]),
-            percent(line["ceiling_acc_mean"], line["ceiling_acc_std"]),
-            *(percent(line[f"{column}_mean"], line[f"{column}_std"]) for column in external),
-            "; ".join([*picked, *filter(None, [failure_note(line)])]).replace("|", "\\|"),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)

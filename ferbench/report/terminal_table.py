@@ -8,88 +8,30 @@ is a short key explained under the table, so a long description cannot crowd the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import pandas as pd
 from rich.text import Text
 
 from ferbench.protocol.selection import PAIRING, choices
+from ferbench.report.columns import TERMINAL, left_out_order, shown
 from ferbench.report.fitted_table import Cell, Col, FittedTable
 from ferbench.report.leaderboard import (
     CHOICE_MARKS,
     choice_marks,
-    clusters_found,
     describe_choices,
     describe_data,
     describe_external,
     describe_floors,
-    external_header,
-    external_scores,
     failure_note,
     has_priors,
-    has_scores,
     leaderboard,
     pairing_name,
-    peak_megabytes,
-    percent,
-    plain,
-    stage_seconds,
 )
 
 NO_PRIOR = "none"
-
-
-@dataclass(frozen=True)
-class Score:
-    """A score column of the leaderboard: its header and the cell it shows for a line."""
-
-    header: str
-    cell: Callable[[pd.Series], str]
-
-
-def _score(metric: str, show: Callable[[Any, Any], str] = percent) -> Callable[[pd.Series], str]:
-    return lambda line: show(line[f"{metric}_mean"], line[f"{metric}_std"])
-
-
-def _scores(with_val: bool, external: list[str]) -> list[Score]:
-    """The score columns in the order shown; an external set's accuracy after the ceiling."""
-    return [
-        Score("Cluster ACC", _score("cluster_acc")),
-        Score("NMI", _score("cluster_nmi", plain)),
-        Score("ARI", _score("cluster_ari", plain)),
-        Score("k", clusters_found),
-        Score("Silh.", _score("silhouette", plain)),
-        *([Score("Val ACC", _score("val_acc"))] if with_val else []),
-        Score("Test ACC", _score("test_acc")),
-        Score("Chance", lambda line: percent(line["chance_acc"])),
-        Score("Ceiling", _score("ceiling_acc")),
-        *(Score(external_header(column), _score(column)) for column in external),
-        Score("Gap true", _score("gap_true")),
-        Score("Gap pseudo", _score("gap_pseudo")),
-        Score("Times s", stage_seconds),
-        Score("Peak MB", peak_megabytes),
-    ]
-
-
-# Left out in this order when the width runs short; the accuracies always stay, and the prior
-# key goes last of all: it says which rows used outside knowledge. External sets' columns go
-# where EXTERNAL stands (the one sorted by stays).
-EXTERNAL = "(external sets)"
-LEFT_OUT_FIRST = (
-    "Peak MB",
-    "Times s",
-    "Gap pseudo",
-    "Silh.",
-    "ARI",
-    "NMI",
-    EXTERNAL,
-    "Gap true",
-    "k",
-    "Chance",
-    "Ceiling",
-    "Prior",
-)
+# A narrow terminal leaves the prior key out last of all: it says which rows used outside knowledge.
+PRIOR = "Prior"
 
 
 def prior_keys(board: pd.DataFrame) -> dict[str, str]:
@@ -121,7 +63,7 @@ def _caption(
     failures = [
         f"#{rank + 1} {pairing_name(line)}: {failure_note(line)}" for rank, line in board.iterrows() if line["failed"]
     ]
-    return lambda left_out: "\n".join([*lines, *([priors] if keys and "Prior" not in left_out else []), *failures])
+    return lambda left_out: "\n".join([*lines, *([priors] if keys and PRIOR not in left_out else []), *failures])
 
 
 def render_board(
@@ -135,11 +77,11 @@ def render_board(
     synthetic = bool(metadata["dataset"].get("synthetic"))
     with_prior = has_priors(board)
     keys = prior_keys(board) if with_prior else {}
-    external = external_scores(board)
-    scores = _scores(has_scores(board, "val_acc"), external)
+    scores = shown(board, TERMINAL)
     columns = [Col("#", "left"), *(Col(key.capitalize(), "left", whole=False) for key in PAIRING)]
-    columns += [Col("Prior", "left")] if with_prior else []
+    columns += [Col(PRIOR, "left")] if with_prior else []
     columns += [Col(score.header) for score in scores]
+    test_acc = [score.key for score in scores].index("test_acc")
     table_rows = []
     for (rank, line), marks in zip(board.iterrows(), choice_marks(board, picks)):
         number = str(rank + 1) + "".join(" ◆" if m == CHOICE_MARKS["validation"] else "" for m in marks)
@@ -148,26 +90,19 @@ def render_board(
         if line["seeds"] == 0:
             table_rows.append([*cells, Text("failed", style="red"), *[""] * (len(scores) - 1)])
             continue
-        values = [Text(score.cell(line), style="bold" if score.header == "Test ACC" else "") for score in scores]
+        values = [Text(score.cell(line), style="bold" if at == test_acc else "") for at, score in enumerate(scores)]
         if line["failed"]:
-            values[[score.header for score in scores].index("Test ACC")].append(f" ({line['failed']} failed)", "red")
+            values[test_acc].append(f" ({line['failed']} failed)", "red")
         table_rows.append([*cells, *values])
+    left_out = [score.header for score in left_out_order(scores, TERMINAL, sort_by)] + ([PRIOR] if with_prior else [])
     return FittedTable(
         "ferbench leaderboard" + (" — SYNTHETIC faces, NOT FER2013" if synthetic else ""),
         columns,
         table_rows,
         caption=_caption(board, picks, rows, metadata, sort_by, keys),
-        left_out_order=_left_out_order(columns, external, sort_by),
+        left_out_order=left_out,
         title_style="bold red" if synthetic else "bold",
     )
-
-
-def _left_out_order(columns: list[Col], external: list[str], sort_by: str) -> list[str]:
-    """LEFT_OUT_FIRST for these columns, the external sets' in EXTERNAL's place (not the sorted one)."""
-    shown = {column.header for column in columns}
-    ordered = [external_header(column) for column in external if column != sort_by]
-    expanded = [name for header in LEFT_OUT_FIRST for name in (ordered if header == EXTERNAL else [header])]
-    return [header for header in expanded if header in shown]
 
 
 def render_leaderboard(rows: pd.DataFrame, metadata: dict[str, Any], sort_by: str = "test_acc") -> FittedTable:

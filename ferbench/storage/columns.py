@@ -70,7 +70,11 @@ FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
 
 # Read from the supervised reference row that `ceiling_key` points at, never written twice.
 JOINED_COLUMNS = frozenset({"ceiling_acc"})
-STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column not in JOINED_COLUMNS)
+# Facts of the run, not of a row: the database keeps them once, in the run's metadata, and
+# results.csv and results.json repeat them on every row (so folders concatenate; see `to_frame`).
+RUN_COLUMNS = frozenset({"dataset", "data_fingerprint", "synthetic", "unlabelled_pool"})
+# The columns of the database's `results` table (besides its keys and times).
+STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column not in JOINED_COLUMNS | RUN_COLUMNS)
 
 EXTERNAL_PREFIX = "external_acc_"
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ferbench.errors import FerbenchError, WriteError
 from ferbench.files import check_writable, free_bytes, write_error
-from ferbench.storage.columns import STORED_COLUMNS
+from ferbench.storage.columns import RUN_COLUMNS, STORED_COLUMNS
 
 DB_NAME = "ferbench.db"
 _MOVE_ASIDE = "; move it aside to start afresh (the last run's rows are also in results.csv and results.json)"
@@ -145,6 +145,23 @@ def _read_only(path: Path) -> sqlite3.Connection:
         raise FerbenchError(f"cannot open the results database {path}: {error}{_MOVE_ASIDE}") from error
 
 
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a database from an older version up to date: it gains the columns added since, and
+    loses the run's facts (`RUN_COLUMNS`) older versions gave every result row and never wrote.
+    Readers name the columns they read, so a database left as it was (read-only) still reads."""
+    for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid", "reason"))):
+        known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for column in columns:
+            if column not in known:
+                connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}"')
+    known = {row[1] for row in connection.execute("PRAGMA table_info(results)")}
+    for column in sorted(RUN_COLUMNS & known):
+        written = connection.execute(f'SELECT 1 FROM results WHERE "{column}" IS NOT NULL LIMIT 1').fetchone()
+        if written is None and sqlite3.sqlite_version_info >= (3, 35):  # DROP COLUMN came with SQLite 3.35
+            connection.execute(f'ALTER TABLE results DROP COLUMN "{column}"')
+    connection.commit()
+
+
 class ResultsDB:
     """One results database; open it with `ResultsDB.open(folder)`."""
 
@@ -177,12 +194,7 @@ class ResultsDB:
             if failure is not None:
                 raise failure from error
             raise FerbenchError(f"cannot open the results database {path}: {error}{_MOVE_ASIDE}") from error
-        for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid", "reason"))):
-            known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
-            for column in columns:  # databases from older versions gain new columns
-                if column not in known:
-                    connection.execute(f'ALTER TABLE {table} ADD COLUMN "{column}"')
-        connection.commit()
+        _migrate(connection)
         return cls(connection, path)
 
     def close(self) -> None:
