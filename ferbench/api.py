@@ -150,6 +150,8 @@ def run(
     asked = dict(data=data, labels=labels, ferplus=ferplus, external=external, split=settings, seeds=seeds)
     asked |= dict(clusters=clusters, jobs=jobs, threads=threads, backend=backend, scheduler=scheduler)
     asked |= dict(timeout=timeout, max_memory=max_memory, device=device, quick=quick, plugins=plugins)
+    if budgets:
+        asked |= dict(labels_per_class=list(budgets), label_draws=label_draws, learners=list(chosen_learners))
     result = coordinator.run(command)  # a second run on a folder a live run writes to is refused here
     write_study(out, Study.of_arguments(grid | asked))  # beside results.json: what `report --study` gives back
     return result

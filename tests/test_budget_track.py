@@ -70,6 +70,10 @@ def test_a_budget_run_writes_rows_for_every_way_of_spending_labels(tmp_path, fac
     assert set(budget["labels_used"]) == {7, 21} and (budget["draws"] == 2).all()
     assert budget["test_acc"].between(0, 1).all() and (budget["draw_std"] >= 0).all()
     assert "label budget: the best of each kind" in result.stdout
+    study = (out / "study.toml").read_text()
+    assert "labels-per-class = [1, 3]" in study and "label-draws = 2" in study and 'learner = ["' in study
+    again = ferbench("run", "--study", str(out / "study.toml"), "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0 and "computing 0" in again.stderr + again.stdout, again.stderr
     # the leaderboard and its validation choice read pipeline rows only
     assert json.loads((out / "results.json").read_text())["selected"]["clusterer"] == "kmeans"
     report = ferbench(
