@@ -10,7 +10,7 @@ that importing ferbench in a plugin, a worker or a command that computes nothing
 from typing import Any
 
 from ferbench.plugins.hookspecs import hookimpl
-from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Resolver
+from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Learner, Resolver
 from ferbench.version import __version__
 
 _LAZY = {
@@ -29,6 +29,7 @@ __all__ = [
     "Clusterer",
     "Concat",
     "Extractor",
+    "Learner",
     "Resolver",
     "SplitSettings",
     "hookimpl",

@@ -73,6 +73,9 @@ def run(
     quick: bool = False,
     force: bool = False,
     plugins: Sequence[str | Path] = (),
+    labels_per_class: Sequence[int] = (),
+    label_draws: int = 20,
+    learners: Sequence[str] | None = None,
     out: str | Path = "results",
     progress: Progress | None = None,
     warn: Message = _to_stderr("warning"),
@@ -94,6 +97,9 @@ def run(
     jobs:     tasks at once, each in its own process: a number, "auto", or None for $FERBENCH_JOBS/auto.
     max_memory: resident memory a task's process may hold ("8G", or bytes) before the task fails;
               None: the machine's memory shared among the workers, less 1 GB for the coordinator.
+    labels_per_class: the label-budget track's budgets K: every pairing, classifier and learner also
+              spends K labelled training faces per emotion (`label_draws` draws of them; `learners`:
+              the semi-supervised learners to run, None for every available one).
     on_data:  called with the data's summary before any work (default: warn when it is synthetic).
     Results already stored in `out` are not recomputed (unless `force`); bad input raises
     FerbenchError, with one line saying what to fix, before anything is written.
@@ -107,6 +113,7 @@ def run(
     settings = split or SplitSettings()
     settings.check()
     workers = _check_execution(clusters, jobs, threads, backend, scheduler, timeout)
+    budgets, chosen_learners = _check_budget(registry, labels_per_class, label_draws, learners)
     config = RunConfig(
         extractors=chosen["extractor"],
         clusterers=chosen["clusterer"],
@@ -124,6 +131,9 @@ def run(
         quick=quick,
         force=force,
         plugin_files=tuple(str(Path(path).resolve()) for path in plugins),
+        labels_per_class=budgets,
+        label_draws=label_draws,
+        learners=chosen_learners,
     )
     handle = DataHandle(
         None if data is None else str(data), labels, None if ferplus is None else str(ferplus), _stored_summaries(out)
@@ -140,6 +150,8 @@ def run(
     asked = dict(data=data, labels=labels, ferplus=ferplus, external=external, split=settings, seeds=seeds)
     asked |= dict(clusters=clusters, jobs=jobs, threads=threads, backend=backend, scheduler=scheduler)
     asked |= dict(timeout=timeout, max_memory=max_memory, device=device, quick=quick, plugins=plugins)
+    if budgets:
+        asked |= dict(labels_per_class=list(budgets), label_draws=label_draws, learners=list(chosen_learners))
     result = coordinator.run(command)  # a second run on a folder a live run writes to is refused here
     write_study(out, Study.of_arguments(grid | asked))  # beside results.json: what `report --study` gives back
     return result
@@ -168,6 +180,22 @@ def _announcer(warn: Message) -> Callable[[dict[str, Any]], None]:
             warn(f"no data given: running on {summary['n_images']:,} generated synthetic faces, NOT FER2013")
 
     return announce
+
+
+def _check_budget(
+    registry: PluginRegistry, per_class: Sequence[int], draws: int, learners: Sequence[str] | None
+) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """The label budgets, sorted, and the learners they run (none without a budget)."""
+    budgets = tuple(sorted(set(per_class)))
+    if any(k < 1 for k in budgets):
+        raise FerbenchError(f"--labels-per-class must be at least 1, got {min(budgets)}")
+    if draws < 1:
+        raise FerbenchError(f"--label-draws must be at least 1, got {draws}")
+    if not budgets:
+        return (), ()
+    if learners is None:
+        return budgets, tuple(registry.names("learner", available_only=True))
+    return budgets, registry.select("learner", list(learners))
 
 
 def _check_execution(

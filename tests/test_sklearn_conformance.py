@@ -24,6 +24,7 @@ from ferbench_plugins.neural.cnn import CNNClassifier
 from ferbench_plugins.neural.idec import IDEC
 from ferbench_plugins.neural.simclr import SimCLR
 from ferbench_plugins.regions import FaceRegion, MirrorMeanHOG
+from ferbench_plugins.semi_supervised import ClusterVoteLR
 from ferbench_plugins.turtle.bilevel import Turtle
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
@@ -42,6 +43,7 @@ ESTIMATORS = [
     CappedPCA(n_components=5),
     UnitTotalVariance(),
     Turtle(n_clusters=3, outer_steps=10),
+    ClusterVoteLR(random_state=0),
 ]
 TAKE_IMAGES = (
     HOGTransformer,

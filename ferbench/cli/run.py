@@ -44,6 +44,7 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     )
     _add_pipeline_options(run)
     _add_data_options(run)
+    _add_budget_options(run)
     _add_execution_options(run)
 
 
@@ -94,6 +95,32 @@ def _add_data_options(run: argparse.ArgumentParser) -> None:
 def _job_count(text: str) -> int | str:
     """`--jobs 4` as a number, as a study file writes it; any other text is checked with the rest."""
     return int(text) if text.isdigit() else text
+
+
+def _add_budget_options(run: argparse.ArgumentParser) -> None:
+    budget = run.add_argument_group("label budget (what a few labels buy, beside the label-free pipelines)")
+    budget.add_argument(
+        "--labels-per-class",
+        type=int,
+        nargs="+",
+        metavar="K",
+        help="also spend K labelled training faces per emotion, for each K given: the pairings' clusters "
+        "named from them, each classifier trained on them alone, and each learner on them plus the "
+        "unlabelled rest; rows of kind 'budget' (see `ferbench report`)",
+    )
+    budget.add_argument(
+        "--label-draws",
+        type=int,
+        metavar="N",
+        help="draws of the K labelled faces per seed that each budget row averages (default: 20)",
+    )
+    budget.add_argument(
+        "-l",
+        "--learner",
+        action="append",
+        metavar="NAME",
+        help="a semi-supervised learner for the label budget (repeatable; default: every available one)",
+    )
 
 
 def _add_execution_options(run: argparse.ArgumentParser) -> None:
@@ -215,6 +242,8 @@ def _study(args: argparse.Namespace) -> Study:
 def command_run(args: argparse.Namespace) -> int:
     from ferbench import api
     from ferbench.cli.progress import RichProgress
+    from ferbench.report.budget import budget_board
+    from ferbench.report.formats import budget_tables
     from ferbench.report.terminal_table import render_leaderboard
 
     study = _study(args)
@@ -238,6 +267,8 @@ def command_run(args: argparse.Namespace) -> int:
         )
         return EXIT_INTERRUPTED
     console.print(render_leaderboard(frame, result.metadata))
+    for table in budget_tables([budget_board(frame)]):
+        console.print(table)
     console.print(f"Results: {result.csv_path} and {result.json_path} (all runs: {result.database})", highlight=False)
     if args.report:
         from ferbench.report.html import write_html_report

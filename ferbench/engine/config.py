@@ -21,6 +21,9 @@ class RunConfig:
     timeout:  seconds a task may take before it is stopped and recorded as timed out.
     max_memory: bytes of resident memory a task's process may hold before the task fails.
     force:    recompute results already stored instead of resuming.
+    labels_per_class: the label-budget track's budgets K (empty: no track); `label_draws`: how
+              many draws of K labelled faces per emotion each budget row averages; `learners`:
+              the semi-supervised learners it runs (see `ferbench.engine.budget_graph`).
     """
 
     extractors: tuple[str, ...]
@@ -39,6 +42,9 @@ class RunConfig:
     quick: bool = False
     force: bool = False
     plugin_files: tuple[str, ...] = ()
+    labels_per_class: tuple[int, ...] = ()
+    label_draws: int = 20
+    learners: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Flat, JSON-ready: the data settings sit beside the grid (`split` is the split mode)."""

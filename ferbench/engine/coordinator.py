@@ -21,11 +21,12 @@ import pandas as pd
 from ferbench.data.external import ExternalSet
 from ferbench.data.handle import DataHandle, dataset_metadata
 from ferbench.data.sampling import choose_emotions
+from ferbench.engine.budget_graph import add_budget
 from ferbench.engine.config import RunConfig
 from ferbench.engine.disk_space import run_needs, sample_faces, space_warning
 from ferbench.engine.executors import Executor, make_executor, running_on
 from ferbench.engine.external_run import ExternalRun, with_external_columns
-from ferbench.engine.graph import Graph, Task, build_graph
+from ferbench.engine.graph import PROGRESS_KINDS, Graph, Task, build_graph
 from ferbench.engine.run_sink import Progress, RunSink, Silent
 from ferbench.engine.schedule import Scheduler
 from ferbench.engine.stage_cache import StageCache
@@ -120,6 +121,7 @@ class Coordinator:
         summary = self.data.summary()
         graph = build_graph(self.config, self.registry, summary["fingerprint"])
         self.external.add_tasks(graph, self.registry)
+        add_budget(graph, self.registry, self.config)  # after the transfers: budget rows have none
         keys = [task.key for task in graph.results]
         run_id = self.db.start_run(command, self.config.to_dict(), summary, {"ferbench": __version__})
         stored = set() if self.config.force else self.db.ok_keys(keys)
@@ -185,7 +187,7 @@ class Coordinator:
                 f"resuming: {len(stored)} of {total} results are already stored in {self.db.path}; "
                 f"computing {len(todo)}" + ("" if todo else " (nothing to do)")
             )
-        pairings = [task for task in (*graph.results, *graph.transfers) if task.kind == "pipeline"]
+        pairings = [task for task in (*graph.results, *graph.transfers) if task.kind in PROGRESS_KINDS]
         self.progress.begin(len(pairings), sum(task.key in stored for task in pairings))
         try:
             if todo:

@@ -3,6 +3,7 @@
     extract(e, seed) -> cluster(e, c, seed) -> classify(e, c, k, seed)
     extract(e, seed) -> reference(e, k, seed, ceiling | chance)
     extract(e, seed) -> external_features(e, seed, set) -> transfer(row, set)   (--external)
+    extract(e, seed) [-> cluster(e, c, seed)] -> budget(method, K, seed)          (--labels-per-class)
 
 Tasks read their inputs from the stage cache (`reads`) and producers write there, so a task
 travels to a worker as a few strings. Each key hashes everything that decides the task's
@@ -31,6 +32,7 @@ CacheAddress = tuple[str, str]  # (cache stage, key): where a stage output or in
 IMAGES = "(images)"
 TRUE_LABELS = "(true labels)"
 RANDOM_LABELS = "(random labels)"
+PROGRESS_KINDS = ("pipeline", "budget")  # the rows a run's progress bar counts
 REFERENCES = {"ceiling": TRUE_LABELS, "chance": RANDOM_LABELS}
 
 
@@ -46,6 +48,10 @@ class Task:
     ceiling:    for a pairing, the key of its supervised reference (same inputs, true labels).
     external:   the `--external` set a transfer (or its features) is for; `extends`: the key of
                 the result row a transfer scores on that set (see `ferbench.engine.transfer_graph`).
+    method:     a label-budget row's way of spending its labels: "name-clusters" (the pairing's
+                clusters named from them), "supervised" (the classifier trained on them alone) or
+                a learner's name; `labels_per_class` is its budget K, `draws` how many draws of
+                the labelled faces it averages (see `ferbench.protocol.budget`).
     """
 
     stage: str
@@ -60,6 +66,9 @@ class Task:
     ceiling: str | None = None
     external: str | None = None
     extends: str | None = None
+    method: str | None = None
+    labels_per_class: int | None = None
+    draws: int | None = None
 
     @property
     def is_result(self) -> bool:
@@ -72,8 +81,8 @@ class Task:
 
     @property
     def kind(self) -> str:
-        """The result row's kind: pipeline, ceiling or chance."""
-        return self.reference or "pipeline"
+        """The result row's kind: pipeline, ceiling, chance or budget."""
+        return "budget" if self.stage == "budget" else self.reference or "pipeline"
 
     @property
     def split(self) -> CacheAddress:
@@ -108,7 +117,8 @@ class Task:
     def describe(self) -> str:
         """Its progress line (see `Stage.describe`)."""
         fields: dict[str, Any] = {**self.names(), "seed": self.seed, "reference": self.reference}
-        fields["external"] = self.external
+        fields.update(external=self.external, method=self.method, labels_per_class=self.labels_per_class)
+        fields["spent"] = "".join(f"{name} → " for name in (self.clusterer, self.classifier) if name)
         if self.extends is not None:  # a transfer reads as the row it extends, on its set
             row = replace(self, stage="reference" if self.reference else "classify", extends=None)
             fields["row"] = row.describe()
@@ -162,7 +172,7 @@ def _source_identity(loaded: LoadedPlugin) -> dict[str, Any]:
     return identity
 
 
-class _PluginKeys:
+class PluginKeys:
     """The key of each plugin per (kind, name, seed), which every task key it runs in hashes:
     each estimator is built once to read it."""
 
@@ -195,7 +205,9 @@ def consumes_images(registry: PluginRegistry, classifier: str) -> bool:
     return getattr(registry.get("classifier", classifier), "consumes", "features") == "images"
 
 
-def pairing_prior(registry: PluginRegistry, extractor: str | None, clusterer: str | None, classifier: str) -> str:
+def pairing_prior(
+    registry: PluginRegistry, extractor: str | None, clusterer: str | None, classifier: str | None
+) -> str:
     """What outside knowledge a row's plugins bring ('none': they learn only from the images)."""
     named = (("extractor", extractor), ("clusterer", clusterer), ("classifier", classifier))
     priors = []
@@ -208,7 +220,7 @@ def pairing_prior(registry: PluginRegistry, extractor: str | None, clusterer: st
 
 def build_graph(config: RunConfig, registry: PluginRegistry, fingerprint: str) -> Graph:
     """The task graph of a run: every pairing x seed and the reference rows, keyed."""
-    plugin_key = _PluginKeys(registry, config)
+    plugin_key = PluginKeys(registry, config)
     graph = Graph()
     for seed in config.seeds:
         split = (SPLITS, split_key(fingerprint, config, seed))

@@ -13,7 +13,7 @@ from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import make_split
 from ferbench.engine.config import RunConfig
 from ferbench.engine.external_run import ExternalRun
-from ferbench.engine.graph import CacheAddress, Task, context
+from ferbench.engine.graph import PROGRESS_KINDS, CacheAddress, Task, context
 from ferbench.engine.schedule import Backlog
 from ferbench.engine.stage_cache import StageCache
 from ferbench.engine.stages import EXTERNALS, SPLITS, STAGES
@@ -135,7 +135,7 @@ class RunSink:
             self.external.save(task, outcome, self.run_id)
         elif stores == "results":
             self._store_result(task, outcome)
-        if stores in ("results", "transfers") and task.kind == "pipeline":
+        if stores in ("results", "transfers") and task.kind in PROGRESS_KINDS:
             seconds_left = self.time_left.seconds(backlog.waiting(), backlog.running())
             self.progress.finished(task.describe(), outcome.status, seconds_left)
 
@@ -149,10 +149,12 @@ class RunSink:
             "error": outcome.error,
             "prior": task.prior,
             "key": task.key,
+            **({"method": task.method, "labels_per_class": task.labels_per_class} if task.method else {}),
             **outcome.row,
         }
         clustering = task.clustering
         predictions = outcome.per_image if clustering is not None and outcome.status == "ok" else None
+        predictions = predictions or None  # a budget row reads a clustering but keeps no predictions
         self.db.save_result(
             task.key,
             self.run_id,

@@ -93,6 +93,15 @@ STAGES: dict[str, Stage] = {
         alike=("extractor", "classifier"),
         describe="seed {seed} · {extractor} · {classifier} on {reference} labels",
     ),
+    "budget": Stage(
+        produces=None,
+        stores="results",
+        rank=2,
+        work="_budget",
+        priced_as="budget",
+        alike=("method", "classifier"),
+        describe="seed {seed} · {extractor} · {spent}{method} · K={labels_per_class}",
+    ),
     "transfer": Stage(
         produces=None,
         stores="transfers",

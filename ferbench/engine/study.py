@@ -114,6 +114,9 @@ KEYS: tuple[Key, ...] = (
     Key("external", "external", _texts, "a list of [NAME=]paths", path=True),
     Key("seeds", "seeds", _wholes, "a list of integers"),
     Key("clusters", "clusters", _whole, "an integer"),
+    Key("labels-per-class", "labels_per_class", _wholes, "a list of integers"),
+    Key("label-draws", "label_draws", _whole, "an integer"),
+    Key("learner", "learners", _texts, "a list of learner names"),
     Key("quick", "quick", _flag, "true or false"),
     Key("device", "device", _text, "auto, cpu or cuda"),
     Key("jobs", "jobs", _jobs, "an integer or 'auto'"),
@@ -193,6 +196,10 @@ class Study:
                 registry.select(kind, self.values.get(kind, []))
             except FerbenchError as error:
                 raise FerbenchError(f"{self._where()}key '{kind}': {error}") from None
+        try:
+            registry.select("learner", self.values.get("learner", []))
+        except FerbenchError as error:
+            raise FerbenchError(f"{self._where()}key 'learner': {error}") from None
 
     def to_toml(self) -> str:
         """The study as a file `read_study` reads back to the same values, keys in `KEYS` order."""

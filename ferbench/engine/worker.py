@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ferbench.data.sampling import PARTS, Split, normalised
+from ferbench.engine.budget_graph import NAME_CLUSTERS, SUPERVISED
 from ferbench.engine.graph import Task
 from ferbench.engine.memo import MemoBusy, memos_in
 from ferbench.engine.memory_limit import MemoryLimit, memory_limit, size_text
@@ -32,6 +34,7 @@ from ferbench.engine.transfer_graph import read_of
 from ferbench.errors import WriteError, one_line
 from ferbench.plugins.registration import BuildContext
 from ferbench.plugins.registry import PluginRegistry, load_plugins
+from ferbench.protocol.budget import name_clusters, score_draws, semi_supervised, supervised
 from ferbench.protocol.fitting import ScoredClustering, fit_classifier, fit_clustering, fit_features
 from ferbench.protocol.scoring import ClusterMap, classifier_columns, cluster_columns, reference_targets
 from ferbench.protocol.stages import (
@@ -302,6 +305,33 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
     values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
     return Outcome(task.key, "ok", row=values)
+
+
+def _budget(job: Job, registry: PluginRegistry) -> Outcome:
+    """One label-budget row: a way of spending K labels per emotion, averaged over the draws of
+    those labelled faces (see `ferbench.protocol.budget`; only the drawn labels are handed on)."""
+    task = job.task
+    split = _split(job, task.split)
+    features = None if task.features is None else _read(job, task.features)
+    inputs, started = _inputs(split, features), time.perf_counter()
+    with peak_memory() as peak:
+        if task.method == NAME_CLUSTERS:  # the pairing's classifier, fitted as its row fits it
+            assert features is not None
+            registration = registry.get("classifier", task.classifier)
+            scored = _scored(_read(job, task.clustering))
+            predicted = fit_classifier(registration, job.context, split, _features(features), scored).predictions
+            method = name_clusters(predicted.train, predicted.val, predicted.test)
+        elif task.method == SUPERVISED:
+            registration = registry.get("classifier", task.classifier)
+            method = supervised(lambda: registration.build_for_few_labels(job.context), inputs)
+        else:
+            method = semi_supervised(lambda: registry.get("learner", str(task.method)).build(job.context), inputs)
+        budget = (len(split.emotions), int(task.labels_per_class or 0), int(task.draws or 0))
+        truth = (split.val_labels, split.test_labels)
+        scores = score_draws(method, split.train_labels, truth, *budget, task.seed)
+    row = {"test_acc": scores.test_acc, "val_acc": scores.val_acc, "draw_std": scores.test_acc_std}
+    row.update(labels_used=scores.labels_used, draws=scores.draws, fit_s=time.perf_counter() - started)
+    return Outcome(task.key, "ok", row={**row, "fit_mb": peak.megabytes})
 
 
 def _external_features(job: Job, registry: PluginRegistry) -> Outcome:

@@ -24,7 +24,7 @@ from typing import Iterable
 
 import pluggy
 
-from ferbench.plugins.registration import Classifier, Clusterer, Extractor, Resolver
+from ferbench.plugins.registration import Classifier, Clusterer, Extractor, Learner, Resolver
 
 PROJECT = "ferbench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -55,6 +55,16 @@ def ferbench_classifiers() -> Iterable[Classifier]:
 
     They learn from pseudo-labels (the clusters), never from the true emotions, except in
     the supervised-ceiling reference row that scores the features themselves.
+    """
+
+
+@hookspec
+def ferbench_learners() -> Iterable[Learner]:
+    """Semi-supervised learners for the label-budget track: `fit(features, labels)` with
+    label -1 for every unlabelled training face, then `predict(features)` -> emotion ids.
+
+    They see at most K labels per emotion (`ferbench run --labels-per-class K`), drawn from the
+    training part; they must choose any setting of their own without other labels.
     """
 
 

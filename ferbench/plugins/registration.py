@@ -12,8 +12,10 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Mapping
 
-Kind = Literal["extractor", "clusterer", "classifier"]
-KINDS: tuple[Kind, ...] = ("extractor", "clusterer", "classifier")
+Kind = Literal["extractor", "clusterer", "classifier", "learner"]
+KINDS: tuple[Kind, ...] = ("extractor", "clusterer", "classifier")  # the three stages of a pipeline
+# Every kind a plugin can register: the pipeline's, and the label-budget track's learners.
+ALL_KINDS: tuple[Kind, ...] = (*KINDS, "learner")
 FLAG_OF_KIND: dict[Kind, str] = {"extractor": "-e", "clusterer": "-c", "classifier": "-k"}  # `ferbench run` flags
 
 
@@ -104,10 +106,28 @@ class Classifier(Registration):
 
     consumes: "features" for the extractor's output, "images" for the normalised images
     themselves (e.g. a CNN); the harness hands each classifier what it asks for.
+    few_labels: the estimator to train on a few labelled faces per emotion (the label-budget
+    track's supervised baseline) where it should differ, chosen by the plugin without labels.
+    Why: a scaler fitted on 7 faces per emotion costs logistic regression about 5 points.
     """
 
     consumes: Literal["features", "images"] = "features"
+    few_labels: Factory | None = None
     kind: Kind = field(init=False, default="classifier")
+
+    def build_for_few_labels(self, context: BuildContext) -> Any:
+        """The estimator the label-budget track trains on a handful of labelled faces."""
+        return (self.few_labels or self.factory)(context)
+
+
+@dataclass(frozen=True)
+class Learner(Registration):
+    """Learns from a few labelled faces and many unlabelled ones (semi-supervised):
+    `fit(features, labels)` where unlabelled rows have label -1 (scikit-learn's convention),
+    then `predict(features)` returns emotion ids. The label-budget track's methods.
+    """
+
+    kind: Kind = field(init=False, default="learner")
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ferbench.plugins import hookspecs
 from ferbench.plugins.concat import concat
 from ferbench.plugins.importable import importable_plugin
 from ferbench.plugins.parameters import with_parameters
-from ferbench.plugins.registration import KINDS, Kind, Registration, Resolver
+from ferbench.plugins.registration import ALL_KINDS, KINDS, Kind, Registration, Resolver
 from ferbench.plugins.specs import COMPOSITES, Spec, expand, parse
 
 ENTRY_POINT_GROUP = "ferbench"
@@ -38,6 +38,7 @@ _HOOK_OF_KIND = {
     "extractor": "ferbench_extractors",
     "clusterer": "ferbench_clusterers",
     "classifier": "ferbench_classifiers",
+    "learner": "ferbench_learners",
 }
 # Letters, digits, '.', '_' and '-': parentheses, ':' and ',' belong to specs.
 PLUGIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -81,7 +82,7 @@ class PluginFailure:
 class PluginRegistry:
     """Every algorithm that the installed and given plugins offer, by kind and name."""
 
-    plugins: dict[Kind, dict[str, LoadedPlugin]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    plugins: dict[Kind, dict[str, LoadedPlugin]] = field(default_factory=lambda: {k: {} for k in ALL_KINDS})
     failures: list[PluginFailure] = field(default_factory=list)
     resolvers: dict[tuple[Kind, str], LoadedResolver] = field(default_factory=dict)
     _resolved: dict[tuple[Kind, str], LoadedPlugin] = field(default_factory=dict, repr=False)
@@ -203,7 +204,7 @@ class PluginRegistry:
         return tuple(dict.fromkeys(names))
 
     def all(self) -> Iterable[LoadedPlugin]:
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             yield from self.plugins[kind].values()
 
 
@@ -261,7 +262,7 @@ def load_plugins(plugin_files: Sequence[str | Path] = (), *, use_entry_points: b
                 continue
             yield from ((implementation.plugin_name, record) for record in found)
 
-    for kind in KINDS:
+    for kind in ALL_KINDS:
         for source, registration in records(_HOOK_OF_KIND[kind]):
             if not isinstance(registration, Registration) or registration.kind != kind:
                 registry.failures.append(

@@ -16,6 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ferbench.protocol.selection import PAIRING
+from ferbench.report.budget import BEST_LEGEND, best_table, comparison_table, lines_table
 from ferbench.report.columns import LEFT_OUT_FIRST, MARKDOWN, SIDE_BY_SIDE, Column, percent, shown
 from ferbench.report.exporters import ReportOptions
 from ferbench.report.fitted_table import Col, FittedTable
@@ -119,7 +120,27 @@ def terminal(views: Sequence[RunView], options: ReportOptions = ReportOptions())
         return Group(*tables)
     if len(views) == 1:
         view = views[0]
-        return render_board(view.board, view.picks, view.rows, view.metadata, sort_by)
+        return Group(
+            render_board(view.board, view.picks, view.rows, view.metadata, sort_by), *budget_tables([view.budget])
+        )
+    legend = "\n".join(_run_legend(views))
+    return Group(_side_by_side(views, sort_by), *budget_tables([view.budget for view in views], legend))
+
+
+def budget_tables(boards: Sequence[pd.DataFrame], legend: str = "") -> list[FittedTable]:
+    """The label-budget tables, where the runs have budget lines (see `report.budget`): one run's
+    best per K and every line, or several runs' lines side by side."""
+    if all(board.empty for board in boards):
+        return []
+    if len(boards) == 1:
+        board = boards[0]
+        best = _rich_table("label budget: the best of each kind", BEST_LEGEND, *best_table(board), names=0)
+        every = _rich_table("label budget: every line", "", *lines_table(board), names=3)
+        return [best, every]
+    return [_rich_table("label budget side by side", legend, *comparison_table(list(boards)), names=2)]
+
+
+def _side_by_side(views: Sequence[RunView], sort_by: str) -> FittedTable:
     headers, rows = comparison_rows(views)
     caption = "\n".join([*_run_legend(views), f"Accuracies in % (mean±std over seeds), ordered by run 1's {sort_by}."])
     # left out first when narrow: that score of every run at once; test ACC stays
@@ -161,9 +182,16 @@ def markdown(views: Sequence[RunView], options: ReportOptions = ReportOptions())
         view = views[0]
         notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
         notes += describe_external(view.metadata)
-        return leaderboard_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
+        text = leaderboard_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
+        if not view.budget.empty:
+            text += "\n\n" + _markdown_table(*best_table(view.budget)) + f"\n\n- {BEST_LEGEND}"
+            text += "\n\n" + _markdown_table(*lines_table(view.budget))
+        return text
     headers, rows = comparison_rows(views)
-    return _markdown_table(headers, rows) + "\n\n" + "\n".join(f"- {line}" for line in _run_legend(views))
+    text = _markdown_table(headers, rows) + "\n\n" + "\n".join(f"- {line}" for line in _run_legend(views))
+    if any(not view.budget.empty for view in views):
+        text += "\n\n" + _markdown_table(*comparison_table([view.budget for view in views]))
+    return text
 
 
 def _tables(views: Sequence[RunView], by: str | None) -> list[pd.DataFrame]:
@@ -175,6 +203,8 @@ def _tables(views: Sequence[RunView], by: str | None) -> list[pd.DataFrame]:
         else:
             table = view.board.copy()
             table["picked"] = ["; ".join(marks) for marks in choice_marks(view.board, view.picks)]
+            if not view.budget.empty:  # the label-budget lines below the pipelines, `kind` telling them apart
+                table = pd.concat([table.assign(kind="pipeline"), view.budget.assign(kind="budget")], ignore_index=True)
         tables.append(table)
     return tables
 

@@ -21,6 +21,7 @@ import pandas as pd
 from ferbench.errors import FerbenchError
 from ferbench.files import make_folder, write_atomically
 from ferbench.protocol.selection import PAIRING
+from ferbench.report.budget import BEST_LEGEND, best_table, lines_table
 from ferbench.report.columns import HTML, Column, shown
 from ferbench.report.exporters import REPORT_NAME, ReportOptions
 from ferbench.report.formats import comparison_rows, summary_rows
@@ -202,6 +203,16 @@ def _summaries(view: RunView) -> str:
     return f'<h3>Which plugins help</h3><p class="legend">{legend}</p><div class="summaries">{"".join(tables)}</div>'
 
 
+def _budget_tables(view: RunView) -> str:
+    """The label-budget track's tables, where the run has one."""
+    if view.budget.empty:
+        return ""
+    best = _plain_table(*best_table(view.budget), 0, "summary")
+    every = _plain_table(*lines_table(view.budget), 3, "summary")
+    legend = f'<p class="legend">{escape(BEST_LEGEND)}</p>'
+    return f'<h3>Label budget</h3><div class="scroll">{best}</div>{legend}<div class="scroll">{every}</div>'
+
+
 def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[str], title: str | None) -> str:
     """Everything about one run: facts, the choices, the leaderboard, summaries, figures."""
     heading = f"<h2>{escape(title)}</h2>" if title else ""
@@ -217,7 +228,7 @@ def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[
     return (
         f'<section class="run">{heading}{_facts(view)}<div class="headline">{headline}</div>'
         f'<h3>Leaderboard</h3>{leaderboard_html(view)}<p class="legend">{escape(legend)}</p>'
-        f"{_summaries(view)}{figures_html}</section>"
+        f"{_summaries(view)}{_budget_tables(view)}{figures_html}</section>"
     )
 
 

@@ -21,6 +21,8 @@ from matplotlib.figure import Figure
 from ferbench.data.dataset import EMOTIONS
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING
+from ferbench.report.budget import figure_lines
+from ferbench.report.budget_figure import budget_figure
 from ferbench.report.columns import external_name, external_scores, percent
 from ferbench.report.figures import (
     MontageRow,
@@ -289,6 +291,24 @@ def _transfer(view: RunView) -> ReportFigure:
     return _drawn("transfer", title, caption, lambda: transfer_figure(panels, own))
 
 
+def _budget(view: RunView) -> ReportFigure:
+    """Test ACC against labels used, one line per method, the label-free headline and its ceiling flat."""
+    title = "What a few labels buy"
+    caption = (
+        "Test ACC against the labelled training faces each method used (log axis): one line per method "
+        "(its variant best on validation), bands ± the spread over draws and seeds. Dashed: the pipeline "
+        "selected on validation, with no labels; dotted: its features' supervised ceiling, with every label."
+    )
+    selected = view.picks["validation"]
+    zero_label = None if selected is None else selected["test_acc"]
+    ceiling = None
+    if selected is not None:
+        row = view.board[(view.board[list(PAIRING)] == [selected[key] for key in PAIRING]).all(axis=1)]
+        ceiling = None if row.empty else float(row["ceiling_acc_mean"].iloc[0])
+    lines = figure_lines(view.budget)
+    return _drawn("budget", title, caption, lambda: budget_figure(lines, zero_label, ceiling))
+
+
 def run_figures(view: RunView, data_path: str | Path | None = None) -> list[ReportFigure]:
     """The figures of one run, in the order the page shows them; one read-only handle on the
     run's artifacts serves them all."""
@@ -301,4 +321,5 @@ def run_figures(view: RunView, data_path: str | Path | None = None) -> list[Repo
             _heatmap(view.board),
             _per_emotion(view, stored),
         ]
-    return figures + ([_transfer(view)] if external_scores(view.board) else [])
+    figures += [_transfer(view)] if external_scores(view.board) else []
+    return figures + ([_budget(view)] if not view.budget.empty else [])

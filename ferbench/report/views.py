@@ -3,7 +3,7 @@ several results folders read together with their rows matched by pairing."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -11,11 +11,12 @@ import pandas as pd
 
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING, choices
+from ferbench.report.budget import budget_board
 from ferbench.report.leaderboard import leaderboard
 from ferbench.storage.exports import load_run
 
 # Columns worth filtering on; any other stored column works too.
-FILTER_KEYS = (*PAIRING, "prior", "dataset", "seed", "status")
+FILTER_KEYS = (*PAIRING, "prior", "dataset", "seed", "status", "method", "labels_per_class")
 
 
 def parse_where(conditions: Iterable[str]) -> dict[str, set[str]]:
@@ -34,19 +35,28 @@ def parse_where(conditions: Iterable[str]) -> dict[str, set[str]]:
 
 
 def filter_rows(rows: pd.DataFrame, wanted: dict[str, set[str]]) -> pd.DataFrame:
-    """The pipeline rows meeting every condition, and all the reference rows.
+    """The pipeline and label-budget rows meeting every condition, and all the reference rows.
 
     Reference rows (ceiling, chance) are kept whole: they are looked up by the pairings that
     remain, and their clusterer column names a label source, not a clusterer.
     """
-    keep = rows["kind"] != "pipeline"
+    keep = ~rows["kind"].isin(("pipeline", "budget"))
     match = pd.Series(True, index=rows.index)
     for key, values in wanted.items():
         if key not in rows:
             known = ", ".join(k for k in FILTER_KEYS if k in rows)
             raise FerbenchError(f"--where {key}=...: the results have no column {key!r}; filter on {known}")
-        match &= rows[key].astype(str).isin(values)
+        match &= _matches(rows[key], values)
     return rows[keep | match]
+
+
+def _matches(column: pd.Series, values: set[str]) -> pd.Series:
+    """Where a column holds one of the values: numbers compared as numbers (`labels_per_class=10`
+    matches 10.0, the type a column with gaps reads back as)."""
+    if pd.api.types.is_numeric_dtype(column):
+        numbers = set(pd.to_numeric(pd.Series(sorted(values)), errors="coerce").dropna())
+        return column.isin(numbers)
+    return column.astype(str).isin(values)
 
 
 def summarise_by(board: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -86,6 +96,7 @@ class RunView:
     metadata: dict[str, Any]
     board: pd.DataFrame
     picks: dict[str, dict[str, Any] | None]
+    budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # the label-budget lines (see report.budget)
 
     @property
     def label(self) -> str:
@@ -105,8 +116,10 @@ def load_views(
         stored = load_run(out_dir)
         rows = filter_rows(stored.rows, wanted)
         board = leaderboard(rows, sort_by)
-        views.append(RunView(Path(out_dir), rows, stored.metadata, board.head(top) if top else board, choices(rows)))
-    if wanted and all(view.board.empty for view in views):
+        lines = budget_board(rows, sort_by)
+        shown = board.head(top) if top else board
+        views.append(RunView(Path(out_dir), rows, stored.metadata, shown, choices(rows), lines))
+    if wanted and all(view.board.empty and view.budget.empty for view in views):
         asked = " ".join(f"--where {key}={','.join(sorted(values))}" for key, values in wanted.items())
         raise FerbenchError(f"no pipeline matches {asked}")
     return views

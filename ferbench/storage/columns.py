@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-# The public, documented order of columns; plugins cannot add columns. The one kind a run adds is
+# The public, documented order of columns; plugins cannot add columns. A label-budget row
+# (kind "budget") fills `method`, `labels_per_class`, `labels_used`, `draws` and `draw_std` (the
+# spread of test ACC over its draws); its test and val ACC are means over those draws. The one kind a run adds is
 # `external_acc_<name>`, one per `--external` set, after these (see `row_columns`).
 COLUMNS: tuple[str, ...] = (
     "kind",
@@ -36,6 +38,11 @@ COLUMNS: tuple[str, ...] = (
     "extract_mb",
     "cluster_mb",
     "fit_mb",
+    "method",
+    "labels_per_class",
+    "labels_used",
+    "draws",
+    "draw_std",
     "dataset",
     "data_fingerprint",
     "synthetic",
@@ -45,7 +52,19 @@ COLUMNS: tuple[str, ...] = (
 )
 
 TEXT_COLUMNS = frozenset(
-    {"kind", "extractor", "clusterer", "classifier", "status", "error", "dataset", "data_fingerprint", "prior", "key"}
+    {
+        "kind",
+        "extractor",
+        "clusterer",
+        "classifier",
+        "method",
+        "status",
+        "error",
+        "dataset",
+        "data_fingerprint",
+        "prior",
+        "key",
+    }
 )
 FLAG_COLUMNS = frozenset({"synthetic", "unlabelled_pool"})
 

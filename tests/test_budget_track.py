@@ -1,0 +1,115 @@
+"""The label-budget track through `ferbench run` and `ferbench report`: its rows, its columns,
+and the rule of the track (a budget row never sees more than K labels per emotion)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ferbench import api
+from ferbench.data.sampling import SplitSettings
+from ferbench.errors import FerbenchError
+from tests.test_cli import ferbench, write_csv
+
+# A classifier and a learner that write down every label array they are fitted on.
+RECORDERS = """
+import json, os
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from ferbench import Classifier, Learner, hookimpl
+
+LOG = os.environ["FERBENCH_TEST_LOG"]
+
+def record(kind, labels):
+    with open(LOG, "a") as log:
+        log.write(json.dumps({"kind": kind, "labels": np.asarray(labels).tolist()}) + "\\n")
+
+class Recording(LogisticRegression):
+    def fit(self, features, labels, sample_weight=None):
+        record(type(self).__name__, labels)
+        return super().fit(features, labels)
+
+class RecordingLearner(Recording):
+    def fit(self, features, labels, sample_weight=None):
+        record("learner", labels)
+        known = np.asarray(labels) != -1
+        return LogisticRegression.fit(self, features[known], np.asarray(labels)[known])
+
+@hookimpl
+def ferbench_classifiers():
+    yield Classifier("recording", "logistic regression that logs its labels", lambda ctx: Recording(max_iter=200))
+
+@hookimpl
+def ferbench_learners():
+    yield Learner("recording-learner", "logs its masked labels", lambda ctx: RecordingLearner(max_iter=200))
+"""
+
+
+@pytest.fixture
+def faces(tmp_path) -> Path:
+    return write_csv(tmp_path / "faces.csv", per_class=20)
+
+
+def test_a_budget_run_writes_rows_for_every_way_of_spending_labels(tmp_path, faces):
+    out = tmp_path / "results"
+    result = ferbench(
+        "run", "-e", "pca", "-c", "kmeans", "-k", "logreg", "--seeds", "0", "--data", str(faces), "--per-class", "20",
+        "--labels-per-class", "1", "3", "--label-draws", "2", "--out", str(out), cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = pd.read_csv(out / "results.csv")
+    budget = rows[rows["kind"] == "budget"]
+    methods = {"name-clusters", "supervised", "labelspreading", "selftraining", "cluster-vote"}
+    assert set(budget["method"]) == methods
+    assert sorted(budget["labels_per_class"].unique()) == [1, 3]
+    assert len(budget) == 2 * len(methods) and (budget["status"] == "ok").all()
+    assert set(budget["labels_used"]) == {7, 21} and (budget["draws"] == 2).all()
+    assert budget["test_acc"].between(0, 1).all() and (budget["draw_std"] >= 0).all()
+    assert "label budget: the best of each kind" in result.stdout
+    study = (out / "study.toml").read_text()
+    assert "labels-per-class = [1, 3]" in study and "label-draws = 2" in study and 'learner = ["' in study
+    again = ferbench("run", "--study", str(out / "study.toml"), "--out", str(out), cwd=tmp_path)
+    assert again.returncode == 0 and "computing 0" in again.stderr + again.stdout, again.stderr
+    # the leaderboard and its validation choice read pipeline rows only
+    assert json.loads((out / "results.json").read_text())["selected"]["clusterer"] == "kmeans"
+    report = ferbench(
+        "report", "--out", str(out), "--where", "labels_per_class=3", "--format", "markdown", cwd=tmp_path
+    )
+    assert report.returncode == 0, report.stderr
+    assert "pca · cluster-vote" in report.stdout and "| 1 |" not in report.stdout.split("labels used")[1]
+
+
+def test_a_budget_row_never_sees_more_than_k_labels_per_emotion(tmp_path, faces, monkeypatch):
+    log = tmp_path / "fits.jsonl"
+    plugin = tmp_path / "recorders.py"
+    plugin.write_text(RECORDERS)
+    monkeypatch.setenv("FERBENCH_TEST_LOG", str(log))
+    result = api.run(
+        ["pca"], ["kmeans"], ["recording"], everything=False, data=faces, seeds=[0], plugins=[plugin],
+        split=SplitSettings(per_class=20),
+        labels_per_class=[2], label_draws=3, learners=["recording-learner"], out=tmp_path / "results",
+        warn=lambda _: None, note=lambda _: None,
+    )  # fmt: skip
+    assert (result.frame["status"] == "ok").all()
+    fits = [json.loads(line) for line in log.read_text().splitlines()]
+    train_size = max(len(fit["labels"]) for fit in fits)  # the pipeline's and the ceiling's fits
+    learner = [np.array(fit["labels"]) for fit in fits if fit["kind"] == "learner"]
+    few = [np.array(fit["labels"]) for fit in fits if fit["kind"] == "Recording" and len(fit["labels"]) < train_size]
+    assert len(learner) == 3 and len(few) == 3  # one fit per draw of each
+    for labels in learner:
+        assert len(labels) == train_size and np.bincount(labels[labels != -1]).max() == 2
+    for labels in few:
+        assert len(labels) == 14 and np.bincount(labels).tolist() == [2] * 7
+
+
+def test_bad_budgets_are_one_line_errors(tmp_path):
+    with pytest.raises(FerbenchError, match="--labels-per-class must be at least 1, got 0"):
+        api.run(["pca"], ["kmeans"], ["logreg"], everything=False, labels_per_class=[0], out=tmp_path / "r")
+    with pytest.raises(FerbenchError, match="--label-draws must be at least 1"):
+        api.run(
+            ["pca"], ["kmeans"], ["logreg"], everything=False, labels_per_class=[1], label_draws=0, out=tmp_path / "r"
+        )
