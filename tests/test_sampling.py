@@ -140,6 +140,24 @@ def test_pool_is_every_face_of_the_emotions_outside_test_and_validation_and_thei
     assert plain.pool_images is None and plain.fit_images is plain.train_images
 
 
+def test_each_part_knows_its_twin_groups_as_made_and_as_read_back_from_the_cache(striped):
+    """Intervals resample pixel twins as one face: a split made in memory and the same split read
+    back from what the stage cache keeps group exactly the pixel-identical faces of each part."""
+    images = striped.images.copy()
+    images[::2] = images[1::2]
+    twins = with_images(striped, images)
+    made = make_split(twins, SplitSettings(per_class=30), seed=0)
+    read = Split.from_stored(*made.stored(twins.images, "standardize"))
+    for part in ("train", "val", "test"):
+        faces = [image.tobytes() for image in twins.images[getattr(made, f"{part}_rows")]]
+        identical = np.array([[a == b for b in faces] for a in faces])
+        assert identical.sum() > len(faces)  # twins lie on one side of a split, so each part holds pairs
+        for split in (made, read):
+            groups = split.groups[part]
+            np.testing.assert_array_equal(groups[:, None] == groups[None, :], identical)
+    assert made.all_in_train().groups == {}
+
+
 def test_dedupe_collapses_twins_and_drops_conflicts_and_blanks(striped):
     images, labels = striped.images.copy(), striped.labels.copy()
     images[1] = images[0]  # same label: one of them stays

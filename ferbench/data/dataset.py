@@ -15,6 +15,13 @@ USAGES: tuple[str, ...] = ("Training", "PublicTest", "PrivateTest")
 IMAGE_SIDE = 48
 
 
+def twin_groups(images: np.ndarray) -> np.ndarray:
+    """int64 [n]: images with identical pixels share a group id (ids 0..groups-1)."""
+    flat = np.ascontiguousarray(images.reshape(len(images), int(np.prod(images.shape[1:]))))
+    rows = flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
+    return np.unique(rows, return_inverse=True)[1].reshape(-1).astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Faces with their emotions, as loaded; nothing sampled or normalised yet.
@@ -83,9 +90,7 @@ class Dataset:
         Splits keep each group on one side, and the audit counts them: FER2013 repeats
         1,516 images, some across its own Training and test parts.
         """
-        flat = np.ascontiguousarray(self.images.reshape(len(self), -1))
-        rows = flat.view(np.dtype((np.void, flat.shape[1]))).ravel()
-        return np.unique(rows, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        return twin_groups(self.images)
 
     @cached_property
     def fingerprint(self) -> str:

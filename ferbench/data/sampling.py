@@ -9,12 +9,12 @@ is seeded, so one seed always gives the same images in the same parts.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from ferbench.data.dataset import USAGES, Dataset
+from ferbench.data.dataset import USAGES, Dataset, twin_groups
 from ferbench.data.duplicates import deduplicated_rows
 from ferbench.data.emotions import canonical_emotion
 from ferbench.errors import FerbenchError
@@ -105,7 +105,9 @@ class Split:
 
     Labels are ids into `emotions` (the emotions in use, see `resolve_emotions`); rows are the
     data set's row indices of each part. `twins_left_out` counts the test rows `--split usage`
-    dropped because a pixel twin of theirs is in the training part.
+    dropped because a pixel twin of theirs is in the training part. `groups`: each part's twin
+    groups (faces with identical pixels share an id), which intervals resample as one; empty
+    where unknown (a split `all_in_train` joined).
     """
 
     train_images: np.ndarray
@@ -121,6 +123,7 @@ class Split:
     twins_left_out: int = 0
     pool_images: np.ndarray | None = None
     pool_rows: np.ndarray | None = None
+    groups: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def fit_images(self) -> np.ndarray:
@@ -150,7 +153,7 @@ class Split:
         """Every sampled face in the training part, none held out (`ferbench train --fit-on all`)."""
         joined = {f"train_{what}": np.concatenate(self.parts(what)) for what in _HELD}
         empty = {f"{part}_{what}": getattr(self, f"{part}_{what}")[:0] for part in PARTS[1:] for what in _HELD}
-        return replace(self, **joined, **empty)
+        return replace(self, **joined, **empty, groups={})
 
     def summary(self) -> dict[str, Any]:
         """Part sizes and the twins left out, for results metadata and tables."""
@@ -177,7 +180,8 @@ class Split:
     def from_stored(cls, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> "Split":
         """A split as `stored` kept it, its faces normalised again to the same numbers."""
         images = normalised(arrays, meta["normalisation"])
-        return cls.from_arrays(images, meta["emotions"], meta["summary"]["twins_left_out"])
+        split = cls.from_arrays(images, meta["emotions"], meta["summary"]["twins_left_out"])
+        return replace(split, groups={part: twin_groups(arrays[f"{part}_pixels"]) for part in PARTS})
 
 
 def normalised(arrays: dict[str, np.ndarray], method: Normalisation) -> dict[str, np.ndarray]:
@@ -361,4 +365,5 @@ def make_split(dataset: Dataset, settings: SplitSettings, seed: int) -> Split:
         twins_left_out=twins_left_out,
         pool_images=None if pool_rows is None else images(pool_rows),
         pool_rows=pool_rows,
+        groups={part: groups[rows] for part, rows in zip(PARTS, (train_rows, val_rows, test_rows))},
     )

@@ -140,7 +140,7 @@ class RunSink:
             self.progress.finished(task.describe(), outcome.status, seconds_left)
 
     def _store_result(self, task: Task, outcome: Outcome) -> None:
-        """A result row, committed at once, with a pairing's test predictions."""
+        """A result row, committed at once, with its test and validation predictions (a budget row has none)."""
         row = {
             "kind": task.kind,
             **task.names(),
@@ -153,8 +153,7 @@ class RunSink:
             **outcome.row,
         }
         clustering = task.clustering
-        predictions = outcome.per_image if clustering is not None and outcome.status == "ok" else None
-        predictions = predictions or None  # a budget row reads a clustering but keeps no predictions
+        predictions = outcome.per_image if outcome.status == "ok" and outcome.per_image else None
         self.db.save_result(
             task.key,
             self.run_id,

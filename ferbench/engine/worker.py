@@ -68,8 +68,9 @@ class Outcome:
     reason and whether the disk is full; the run stops, keeping what finished).
 
     row:       the columns it adds to its result row (scores, times, peak memory).
-    per_image: what the results database keeps per image: a clustering's training labels and
-               clusters, a pairing's test predictions.
+    per_image: what the results database keeps per image: a clustering's training labels,
+               clusters and twin groups, a pairing's or reference row's test and validation
+               predictions (see `_scored_faces`); a budget row keeps none.
     details:   what is stored beside a clustering's per-image arrays (times, silhouette, its
                cluster-to-emotion map and representative faces) or an extraction's times.
     error:     why it failed; for `missing`, the reason to fail with once retries run out.
@@ -253,6 +254,7 @@ def _cluster(job: Job, registry: PluginRegistry) -> Outcome:
         "representatives": {str(c): split.train_rows[positions].tolist() for c, positions in nearest.items()},
     }
     arrays = {"train_rows": split.train_rows, "train_labels": split.train_labels, "clusters": clustering.train}
+    arrays["train_groups"] = split.groups["train"]
     return Outcome(task.key, "ok", per_image=arrays, details={**meta, **artefacts})
 
 
@@ -277,12 +279,23 @@ def _classify(job: Job, registry: PluginRegistry) -> Outcome:
     values.update(fitted.columns)
     predictions = fitted.predictions
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
-    arrays = {
-        "test_rows": split.test_rows,
-        "test_labels": split.test_labels,
-        "test_predictions": scored.mapping.apply(predictions.test),
+    predicted = dict(zip(PARTS, (predictions.train, predictions.val, predictions.test)))
+    return Outcome(task.key, "ok", row=values, per_image=_scored_faces(split, scored.mapping, predicted))
+
+
+def _scored_faces(split: Split, mapping: ClusterMap, predicted: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Per test and validation face: data set row, true label, prediction through the train map and
+    twin group (identical pixels), for the intervals and paired tests of a stored run's report."""
+    return {
+        f"{part}_{name}": array
+        for part in ("test", "val")
+        for name, array in (
+            ("rows", getattr(split, f"{part}_rows")),
+            ("labels", getattr(split, f"{part}_labels")),
+            ("predictions", mapping.apply(predicted[part])),
+            ("groups", split.groups[part]),
+        )
     }
-    return Outcome(task.key, "ok", row=values, per_image=arrays)
 
 
 def _inputs(split: Split, features: Entry | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -302,9 +315,10 @@ def _reference(job: Job, registry: PluginRegistry) -> Outcome:
         predictions = classify(
             registry.get("classifier", task.classifier).build(job.context), _inputs(split, features), targets
         )
-    values.update(classifier_columns({p: getattr(predictions, p) for p in PARTS}, truth, mapping, None))
+    predicted = {part: getattr(predictions, part) for part in PARTS}
+    values.update(classifier_columns(predicted, truth, mapping, None))
     values.update(fit_s=predictions.fit_seconds, predict_s=predictions.predict_seconds, fit_mb=peak.megabytes)
-    return Outcome(task.key, "ok", row=values)
+    return Outcome(task.key, "ok", row=values, per_image=_scored_faces(split, mapping, predicted))
 
 
 def _budget(job: Job, registry: PluginRegistry) -> Outcome:

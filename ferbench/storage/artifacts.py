@@ -1,5 +1,5 @@
-"""Per-image outcomes of a stored run, for figures: what each cluster caught, and what each
-pipeline predicted on the test faces. Read from the results database; never recomputed.
+"""Per-image outcomes of a stored run, for figures and intervals: what each cluster caught, and
+what each row predicted on the test and validation faces. Read from the results database; never recomputed.
 
 They are looked up by result key, because the caller already holds the keys (the `key` column
 of the run's rows), and through one read-only handle per results folder: a report neither
@@ -27,13 +27,22 @@ class ClusteringArtifacts:
     clusters: np.ndarray  # cluster id per training face, -1 = noise
     cluster_to_emotion: dict[int, int]  # the train-fitted Hungarian map
     representatives: dict[int, np.ndarray]  # cluster id -> data set rows of up to 12 faces nearest its centre
+    train_groups: np.ndarray | None = None  # twin group per training face (identical pixels); None in older runs
 
 
 @dataclass(frozen=True)
 class PredictionArtifacts:
+    """A result's scored faces; the groups and the validation part are None in runs of versions
+    that did not store them (their faces then resample one by one, their val ACC has no interval)."""
+
     test_rows: np.ndarray
     test_labels: np.ndarray
     test_predictions: np.ndarray  # emotion id per test face through the train map, -1 = unmatched
+    test_groups: np.ndarray | None = None  # twin group per test face: identical pixels share one
+    val_rows: np.ndarray | None = None
+    val_labels: np.ndarray | None = None
+    val_predictions: np.ndarray | None = None
+    val_groups: np.ndarray | None = None
 
 
 class Artifacts:
@@ -73,9 +82,10 @@ class Artifacts:
             clusters=stored["clusters"],
             cluster_to_emotion=stored["cluster_map"],
             representatives=stored["representatives"],
+            train_groups=stored["train_groups"],
         )
 
     def predictions(self, result_key: str) -> PredictionArtifacts | None:
-        """A stored pipeline result's test predictions (through the train map); None when not stored."""
+        """A stored result's test and validation predictions (through the train map); None when not stored."""
         stored = self._db.predictions(result_key)
         return None if stored is None else PredictionArtifacts(**stored)

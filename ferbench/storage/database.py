@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS transfers (
 """
 
 _RESULT_COLUMNS = ("cluster_key", "ceiling_key", *STORED_COLUMNS)
+# Per-image arrays added after the first version (older databases gain them as empty columns):
+# twin groups of the scored faces, and the validation part's predictions.
+_LATER_PREDICTIONS = ("test_groups", "val_rows", "val_labels", "val_predictions", "val_groups")
+_PREDICTIONS = ("test_rows", "test_labels", "test_predictions", *_LATER_PREDICTIONS)
+_CLUSTER_ARRAYS = ("train_rows", "train_labels", "clusters", "train_groups")
 _SELECT_RESULTS = (
     "SELECT "
     + ", ".join(f'r."{column}"' for column in ("key", "run_id", "finished", *_RESULT_COLUMNS))
@@ -72,6 +77,15 @@ def to_blob(array: np.ndarray) -> bytes:
 
 def from_blob(blob: bytes) -> np.ndarray:
     return np.load(io.BytesIO(blob), allow_pickle=False)
+
+
+def _array(blob: bytes | None) -> np.ndarray | None:
+    return None if blob is None else from_blob(blob)
+
+
+def _column_of(name: str) -> str:
+    """The predictions table's column of a per-face array (the first version named the test ones' `predictions`)."""
+    return "predictions" if name == "test_predictions" else name
 
 
 def _sql_value(value: Any) -> Any:
@@ -149,7 +163,8 @@ def _migrate(connection: sqlite3.Connection) -> None:
     """Bring a database from an older version up to date: it gains the columns added since, and
     loses the run's facts (`RUN_COLUMNS`) older versions gave every result row and never wrote.
     Readers name the columns they read, so a database left as it was (read-only) still reads."""
-    for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid", "reason"))):
+    later = (("predictions", _LATER_PREDICTIONS), ("clusterings", ("train_groups",)))
+    for table, columns in (("results", _RESULT_COLUMNS), ("runs", ("host", "pid", "reason")), *later):
         known = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
         for column in columns:
             if column not in known:
@@ -264,7 +279,7 @@ class ResultsDB:
         predictions: dict[str, np.ndarray] | None = None,
         ceiling_key: str | None = None,
     ) -> None:
-        """Store one finished result (and its test predictions) and commit at once.
+        """Store one finished result (and its test and validation predictions) and commit at once.
 
         cluster_key:  the clustering a pairing's classifier learnt from (for the report's figures).
         ceiling_key:  the pairing's supervised reference row, whose test ACC is its `ceiling_acc`.
@@ -276,9 +291,11 @@ class ResultsDB:
         self._db.execute("DELETE FROM results WHERE key = ?", (key,))
         self._db.execute(f"INSERT INTO results ({quoted}) VALUES ({','.join('?' * len(values))})", values)
         if predictions is not None:
+            names = [name for name in _PREDICTIONS if name in predictions]
             self._db.execute(
-                "INSERT OR REPLACE INTO predictions VALUES (?, ?, ?, ?)",
-                (key, *(to_blob(predictions[name]) for name in ("test_rows", "test_labels", "test_predictions"))),
+                f"INSERT OR REPLACE INTO predictions (key, {', '.join(map(_column_of, names))})"
+                f" VALUES (?{', ?' * len(names)})",
+                (key, *(to_blob(predictions[name]) for name in names)),
             )
         self._db.commit()
 
@@ -322,18 +339,18 @@ class ResultsDB:
     # per-image outcomes
     @_writes
     def save_clustering(self, key: str, extractor: str, clusterer: str, seed: int, arrays: dict, meta: dict) -> None:
+        names = [name for name in _CLUSTER_ARRAYS if name in arrays]
         self._db.execute(
-            "INSERT OR REPLACE INTO clusterings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO clusterings (key, extractor, clusterer, seed, cluster_map, representatives, "
+            f"{', '.join(names)}) VALUES (?, ?, ?, ?, ?, ?{', ?' * len(names)})",
             (
                 key,
                 extractor,
                 clusterer,
                 seed,
-                to_blob(arrays["train_rows"]),
-                to_blob(arrays["train_labels"]),
-                to_blob(arrays["clusters"]),
                 json.dumps(meta["cluster_map"]),
                 json.dumps(meta["representatives"]),
+                *(to_blob(arrays[name]) for name in names),
             ),
         )
         self._db.commit()
@@ -348,20 +365,21 @@ class ResultsDB:
         stored = dict(zip(names, found))
         return {
             **stored,
-            **{name: from_blob(stored[name]) for name in ("train_rows", "train_labels", "clusters")},
+            **{name: _array(stored.get(name)) for name in _CLUSTER_ARRAYS},
             "cluster_map": {int(c): int(e) for c, e in json.loads(stored["cluster_map"]).items()},
             "representatives": {
                 int(c): np.asarray(rows, dtype=np.int64) for c, rows in json.loads(stored["representatives"]).items()
             },
         }
 
-    def predictions(self, key: str) -> dict[str, np.ndarray] | None:
-        found = self._db.execute(
-            "SELECT test_rows, test_labels, predictions FROM predictions WHERE key = ?", (key,)
-        ).fetchone()
+    def predictions(self, key: str) -> dict[str, np.ndarray | None] | None:
+        """A stored result's per-face arrays (see `_PREDICTIONS`); those an older version did not store are None."""
+        cursor = self._db.execute("SELECT * FROM predictions WHERE key = ?", (key,))
+        found = cursor.fetchone()
         if found is None:
             return None
-        return dict(zip(("test_rows", "test_labels", "test_predictions"), map(from_blob, found)))
+        stored = dict(zip((d[0] for d in cursor.description), found))
+        return {name: _array(stored.get(_column_of(name))) for name in _PREDICTIONS}
 
     def cluster_key(self, result_key: str) -> str | None:
         """The clustering a stored pipeline result learnt from; reads no other column, so read-only
