@@ -37,7 +37,7 @@ from ferbench.recogniser.bundle import load_model, save_model
 from ferbench.recogniser.model import Recogniser
 from ferbench.recogniser.training import Pairing
 from ferbench.recogniser.training import train as train_pairing
-from ferbench.report.leaderboard import leaderboard
+from ferbench.report.views import measured
 from ferbench.storage.database import DB_NAME, ResultsDB, check_results_folder
 from ferbench.storage.exports import load_run
 
@@ -159,10 +159,12 @@ def run(
 
 def load_results(out: str | Path = "results", *, per_seed: bool = False) -> pd.DataFrame:
     """The leaderboard of the run saved in `out`: one line per pairing, mean and std over seeds
-    of every score (`test_acc_mean`, `test_acc_std`, ...), best test ACC first. With `per_seed`,
-    the stored rows instead (pairings and reference rows, one per seed), as in results.csv."""
-    rows = load_run(out).rows
-    return rows if per_seed else leaderboard(rows)
+    of every score (`test_acc_mean`, `test_acc_std`, ...) with its 95% interval (`test_acc_low`,
+    `test_acc_high`, ...) and whether the selected pipeline can be told apart from it
+    (`indistinguishable`), best test ACC first. With `per_seed`, the stored rows instead
+    (pairings and reference rows, one per seed, each with its own interval), as in results.csv."""
+    rows, board, _, _ = measured(load_run(out).rows, out)
+    return rows if per_seed else board
 
 
 def train(extractor: str, clusterer: str, classifier: str, **options: Any) -> Recogniser:

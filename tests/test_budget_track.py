@@ -69,6 +69,10 @@ def test_a_budget_run_writes_rows_for_every_way_of_spending_labels(tmp_path, fac
     assert len(budget) == 2 * len(methods) and (budget["status"] == "ok").all()
     assert set(budget["labels_used"]) == {7, 21} and (budget["draws"] == 2).all()
     assert budget["test_acc"].between(0, 1).all() and (budget["draw_std"] >= 0).all()
+    # no per-face outcome of a budget row is stored, so it has no interval (a name-clusters row reads a
+    # clustering, whose faces it was not scored on); the pipeline row beside it has its own
+    assert budget[["test_acc_low", "val_acc_low", "cluster_acc_low"]].isna().all().all()
+    assert rows.query("kind == 'pipeline'")[["test_acc_low", "val_acc_low", "cluster_acc_low"]].notna().all().all()
     assert "label budget: the best of each kind" in result.stdout
     study = (out / "study.toml").read_text()
     assert "labels-per-class = [1, 3]" in study and "label-draws = 2" in study and 'learner = ["' in study

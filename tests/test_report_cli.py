@@ -3,6 +3,7 @@ interpreter start costs seconds, and the subprocess path is covered by test_cli)
 
 import io
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -79,6 +80,11 @@ def test_html_to_a_chosen_file(stored, capsys):
         (["--where", "extractor=sift"], "error: no pipeline matches --where extractor=sift"),
         (["--output", "x.txt"], "error: --output writes files: choose --format markdown, csv, json, latex or html"),
         (["--top", "0"], "error: --top must be at least 1, got 0"),
+        (["--compare", "raw>kmeans", "pca>kmeans>knn"], "error: --compare 'raw>kmeans': name a pipeline as"),
+        (
+            ["--compare", "raw>kmeans>knn", "sift>kmeans>knn"],
+            "error: --compare sift>kmeans>knn: these results have no such pipeline (they have, e.g., raw>kmeans>knn)",
+        ),
     ],
 )
 def test_mistakes_are_one_line(stored, capsys, arguments, message):
@@ -101,4 +107,53 @@ def test_a_run_report_draws_every_figure_from_the_database(stored):
     page = (stored / "run" / "report.html").read_text()
     assert "unavailable" not in page
     figures = {path.name for path in (stored / "run" / "report_figures").glob("*.png")}
-    assert figures == {"montage.png", "confusion.png", "tradeoff.png", "heatmap.png", "per-emotion.png"}
+    assert figures == {
+        "montage.png",
+        "confusion.png",
+        "tradeoff.png",
+        "heatmap.png",
+        "per-emotion.png",
+        "intervals.png",
+    }
+
+
+def test_every_stored_row_carries_its_intervals(stored):
+    """A two-seed run's results.csv: every ok row's score lies in its 95% interval; a pipeline has
+    all three intervals, a reference row those of the scores it has."""
+    rows = pd.read_csv(stored / "run" / "results.csv").query("status == 'ok'")
+    for score in ("test_acc", "val_acc", "cluster_acc"):
+        scored = rows[rows[score].notna()]
+        bounded = scored[scored[f"{score}_low"].notna()]
+        assert (bounded[f"{score}_low"] <= bounded[score] + 1e-12).all(), score
+        assert (bounded[score] <= bounded[f"{score}_high"] + 1e-12).all(), score
+        assert (bounded[f"{score}_high"] - bounded[f"{score}_low"] > 0.01).all(), score  # a sample, not a point
+        if score != "cluster_acc":  # the chance rows' random targets are not stored
+            assert len(bounded) == len(scored), score
+    pipelines = rows[rows["kind"] == "pipeline"]
+    assert pipelines[["cluster_acc_low", "val_acc_low", "test_acc_low"]].notna().all().all()
+    stored_json = json.loads((stored / "run" / "results.json").read_text())
+    assert {"test_acc_low", "test_acc_high", "val_acc_low", "cluster_acc_high"} <= set(stored_json["columns"])
+
+
+def test_the_leaderboard_has_intervals_and_compares_with_the_selected_pipeline(stored, capsys):
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--format", "csv")
+    board = pd.read_csv(io.StringIO(out))
+    assert code == 0 and (board.test_acc_low <= board.test_acc_mean).all()
+    assert (board.test_acc_mean <= board.test_acc_high).all() and board.val_acc_low.notna().all()
+    selected = board.picked.fillna("").str.contains("selected (val)", regex=False)
+    assert board.p_vs_selected[selected].isna().all() and board.p_vs_selected[~selected].between(0, 1).all()
+    assert (board.indistinguishable == (board.p_holm_vs_selected >= 0.05)).all()
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--format", "markdown")
+    header = out.splitlines()[0]
+    assert "| test ACC % | test 95% CI |" in header and "| cluster 95% CI |" in header
+    assert "95% CI: two-stage bootstrap over seeds and twin groups of faces" in out
+
+
+def test_compare_prints_both_rows_the_difference_and_its_p_value(stored, capsys):
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--compare", "raw>kmeans>knn", "pca>kmeans>knn")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("raw>kmeans>knn: test ACC ") and "2 seeds" in lines[1]
+    assert re.search(r"A − B: [+-]\d+\.\d points \(95% interval [+-]\d+\.\d to [+-]\d+\.\d\), paired", lines[2])
+    assert re.search(r"p = (0|1)\.\d{4} \(two-sided paired bootstrap\)", lines[2])
+    code, out, _ = report(capsys, "--out", str(stored / "run"), "--compare", "pca>kmeans>knn", "pca>kmeans>knn")
+    assert "A − B: +0.0 points (95% interval +0.0 to +0.0)" in out and "p = 1.0000" in out

@@ -14,7 +14,7 @@ from tests.browser import CHROMIUM, Browser
 from tests.report_runs import SCRIPT, faces_csv, store_artifacts, write_run
 from tests.test_cli import write_csv
 
-FIGURES = ["montage", "confusion", "tradeoff", "heatmap", "per-emotion"]
+FIGURES = ["montage", "confusion", "tradeoff", "heatmap", "per-emotion", "intervals"]
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def notes(page: str) -> list[str]:
 def test_without_artifacts_the_per_image_figures_are_notes(stored, tmp_path):
     page = write_html_report([stored[0]], tmp_path / "out" / "report.html").read_text()
     assert embedded(page) == ["tradeoff", "heatmap"]
-    assert notes(page) == ["montage", "confusion", "per-emotion"]
+    assert notes(page) == ["montage", "confusion", "per-emotion", "intervals"]
     assert "Cluster montage unavailable: this results folder holds no per-image artifacts" in page
     figures = sorted(path.name for path in (tmp_path / "out" / "report_figures").iterdir())
     assert figures == ["heatmap.png", "tradeoff.png"]
@@ -84,7 +84,7 @@ def test_a_run_opens_its_artifacts_once_for_every_figure_and_seed(with_artifacts
     real_open = html_figures.Artifacts.open
     monkeypatch.setattr(html_figures.Artifacts, "open", lambda out_dir: opened.append(out_dir) or real_open(out_dir))
     page = write_html_report([with_artifacts[0]], tmp_path / "report.html").read_text()
-    assert embedded(page) == FIGURES and opened == [with_artifacts[0]]
+    assert embedded(page) == FIGURES and opened == [with_artifacts[0]] * 2  # the intervals' reading, then the figures'
 
 
 def test_faces_that_moved_or_changed_give_a_note_and_data_points_at_them(with_artifacts, tmp_path):

@@ -73,6 +73,13 @@ def add_parsers(commands: Any, common: argparse.ArgumentParser) -> None:
         "(the HTML page shows all three kinds)",
     )
     report.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        help="two pipelines as extractor>clusterer>classifier: their test ACC with 95%% intervals, the difference "
+        "A - B with its interval and the p-value of a paired bootstrap on the same faces and seeds",
+    )
+    report.add_argument(
         "--format",
         choices=list(FORMATS),
         default="table",
@@ -154,6 +161,8 @@ def command_report(args: argparse.Namespace) -> int:
     from ferbench.report.views import load_views
 
     out_dirs = args.out or [DEFAULT_OUT]
+    if args.compare:
+        return _compare(out_dirs, args.where, *args.compare)
     chosen = FORMATS[args.format]
     default = Path(out_dirs[0]) / chosen.default_file if chosen.default_file else None
     output = Path(args.output) if args.output else default
@@ -167,6 +176,31 @@ def command_report(args: argparse.Namespace) -> int:
         console.print(made)
     else:
         _export(made.rstrip("\n") + "\n", None if output is None else str(output))
+    return 0
+
+
+def _compare(out_dirs: list[str], where: list[str], first: str, second: str) -> int:
+    """`ferbench report --compare A B`: both pipelines and their paired difference, in a few lines."""
+    from ferbench.report.columns import percent
+    from ferbench.report.comparisons import compare
+    from ferbench.report.views import load_views
+
+    if len(out_dirs) > 1:
+        raise FerbenchError("--compare reads one results folder: give a single --out")
+    view = load_views(out_dirs, where)[0]
+    lines, difference = compare(view.rows, view.replicates, first, second)
+    for name, (_, line) in zip((first, second), lines.iterrows()):
+        console.print(
+            f"{name}: test ACC {percent(line['test_acc_mean'])}% (95% interval {percent(line['test_acc_low'])}–"
+            f"{percent(line['test_acc_high'])}, {line['seeds']} seeds)",
+            highlight=False,
+        )
+    console.print(
+        f"A − B: {100 * difference.difference:+.1f} points (95% interval {100 * difference.low:+.1f} to "
+        f"{100 * difference.high:+.1f}), paired on the same test faces of {difference.seeds} seeds; "
+        f"p = {difference.p:.4f} (two-sided paired bootstrap)",
+        highlight=False,
+    )
     return 0
 
 

@@ -242,9 +242,8 @@ def _study(args: argparse.Namespace) -> Study:
 def command_run(args: argparse.Namespace) -> int:
     from ferbench import api
     from ferbench.cli.progress import RichProgress
-    from ferbench.report.budget import budget_board
-    from ferbench.report.formats import budget_tables
-    from ferbench.report.terminal_table import render_leaderboard
+    from ferbench.report.formats import terminal
+    from ferbench.report.views import load_views
 
     study = _study(args)
     with RichProgress(errors) as progress:
@@ -266,9 +265,7 @@ def command_run(args: argparse.Namespace) -> int:
             highlight=False,
         )
         return EXIT_INTERRUPTED
-    console.print(render_leaderboard(frame, result.metadata))
-    for table in budget_tables([budget_board(frame)]):
-        console.print(table)
+    console.print(terminal(load_views([args.out])))  # the leaderboard, its intervals and any budget tables
     console.print(f"Results: {result.csv_path} and {result.json_path} (all runs: {result.database})", highlight=False)
     if args.report:
         from ferbench.report.html import write_html_report

@@ -35,8 +35,10 @@ from ferbench.errors import RunStopped, WriteError
 from ferbench.files import SpaceReserve
 from ferbench.plugins.registry import PluginRegistry
 from ferbench.protocol.selection import validation_choice
+from ferbench.storage.artifacts import Artifacts
 from ferbench.storage.database import ResultsDB
 from ferbench.storage.exports import save_run, to_frame
+from ferbench.storage.replicates import with_intervals
 from ferbench.version import __version__
 
 CACHE_DIR = "cache"
@@ -153,7 +155,7 @@ class Coordinator:
     def _save(
         self, graph: Graph, keys: list[str], run_id: int, stored: int, computed: int, interrupted: bool
     ) -> RunResult:
-        """results.csv and results.json of the run's rows, as stored."""
+        """results.csv and results.json of the run's rows, as stored, with their intervals."""
         splits = self._split_summaries(graph)
         note = twins_note(splits)
         if note:
@@ -163,7 +165,7 @@ class Coordinator:
         if self.external.sets:
             metadata["external"] = self.external.metadata(graph)
             rows = with_external_columns(rows, metadata["external"])
-        frame = to_frame(rows, metadata)
+        frame = with_intervals(to_frame(rows, metadata), Artifacts(self.db))
         metadata["selected"] = validation_choice(frame)
         csv_path, json_path = save_run(self.out_dir, frame, metadata)
         total = len(keys) + len(graph.transfers)

@@ -7,6 +7,11 @@ JSON export as it is; the terminal, markdown, HTML, LaTeX and side-by-side table
 name them, in the list's order. A new score column is therefore one entry here (and the row
 value it reads); a column the report computes rather than averages, such as an interval's
 bound, is one entry with `averaged=False` reading the board's own column.
+
+A score's 95% interval (`<score>_low`, `<score>_high`, from `ferbench.report.comparisons`) is
+such an entry beside its score in the terminal and markdown tables (`interval`); the HTML page
+shows it under the mean in the score's own cell, and LaTeX as `mean [low, high]`
+(`interval_bounds`), so neither needs a column for it.
 """
 
 from __future__ import annotations
@@ -64,6 +69,20 @@ def peak_megabytes(line: pd.Series) -> str:
     return "–" if pd.isna(line["peak_mb"]) else f"{line['peak_mb']:,.0f}"
 
 
+def interval_bounds(line: pd.Series, key: str) -> tuple[float, float] | None:
+    """A score's 95% interval where the board holds one (`<key>_low` and `<key>_high`), else None."""
+    low, high = line.get(f"{key}_low"), line.get(f"{key}_high")
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return None
+    return float(low), float(high)
+
+
+def interval_text(line: pd.Series, key: str) -> str:
+    """`41.2–45.0`: a score's interval in %, `–` where it has none."""
+    bounds = interval_bounds(line, key)
+    return "–" if bounds is None else f"{100 * bounds[0]:.1f}–{100 * bounds[1]:.1f}"
+
+
 def spread(key: str, show: Callable[[Any, Any], str] = percent) -> Callable[[pd.Series], str]:
     """The cell of an averaged score: its mean and its spread over seeds."""
     return lambda line: show(line[f"{key}_mean"], line[f"{key}_std"])
@@ -113,17 +132,27 @@ def score(
     return Column(key, header, label, spread(key, show), views, averaged=True, best=best, optional=optional)
 
 
+def interval(key: str, header: str, label: str) -> Column:
+    """A score's 95% interval as a column of its own, beside it in the terminal and markdown
+    tables; shown only where some row has one (a run whose per-face outcomes are stored)."""
+    views = frozenset({TERMINAL, MARKDOWN})
+    return Column(f"{key}_low", header, label, lambda line: interval_text(line, key), views, optional=True)
+
+
 # The full leaderboards; markdown, LaTeX and side by side show fewer columns.
 FULL = frozenset({TERMINAL, HTML})
 # In the order every table shows them; the averaged ones in the order the frame (CSV, JSON) holds them.
 LEADERBOARD: tuple[Column, ...] = (
     score("cluster_acc", "Cluster ACC", "cluster ACC %", TABLES),
+    interval("cluster_acc", "Cluster CI", "cluster 95% CI"),
     score("cluster_nmi", "NMI", "NMI", TABLES - {SIDE_BY_SIDE}, plain),
     score("cluster_ari", "ARI", "ARI", TABLES - {SIDE_BY_SIDE}, plain),
     Column("k", "k", "k", clusters_found, FULL),
     score("silhouette", "Silh.", "silhouette", FULL, plain),
     score("val_acc", "Val ACC", "val ACC %", TABLES, optional=True),
+    interval("val_acc", "Val CI", "val 95% CI"),
     score("test_acc", "Test ACC", "test ACC %", TABLES),
+    interval("test_acc", "Test CI", "test 95% CI"),
     Column("chance_acc", "Chance", "chance %", value("chance_acc"), TABLES),
     score("ceiling_acc", "Ceiling", "ceiling %", TABLES, best=None),
     score("gap_true", "Gap true", "gap true %", FULL, best=None),
@@ -157,11 +186,14 @@ LEFT_OUT_FIRST = {
         "silhouette",
         "cluster_ari",
         "cluster_nmi",
+        "cluster_acc_low",
+        "val_acc_low",
         EXTERNAL,
         "gap_true",
         "k",
         "chance_acc",
         "ceiling_acc",
+        "test_acc_low",
     ),
     SIDE_BY_SIDE: ("chance_acc", "ceiling_acc", "cluster_acc", "val_acc"),
 }

@@ -259,3 +259,33 @@ def transfer_figure(panels: Sequence[TransferPanel], own_label: str) -> Figure:
     for axes, points, names in named:
         place_labels(axes, points, names, fontsize=7)
     return figure
+
+
+def interval_figure(
+    names: Sequence[str], means: np.ndarray, lows: np.ndarray, highs: np.ndarray, selected: int | None, same: np.ndarray
+) -> Figure:
+    """Mean test ACC with its 95% interval, one line per pipeline (first on top): the selected one
+    in blue with its interval shaded across, those not distinguishable from it in green."""
+    means, lows, highs = (100 * np.asarray(values, dtype=float) for values in (means, lows, highs))
+    below, above = np.maximum(means - lows, 0), np.maximum(highs - means, 0)  # bars never point inwards
+    positions = np.arange(len(names))[::-1]
+    kind = np.where(np.asarray(same, dtype=bool), 1, 2)
+    if selected is not None:
+        kind[selected] = 0
+    figure = Figure(layout="constrained", figsize=(9, 1.2 + 0.32 * len(names)))
+    axes = figure.add_subplot()
+    if selected is not None:
+        axes.axvspan(lows[selected], highs[selected], color="tab:blue", alpha=0.1, linewidth=0)
+        axes.axvline(means[selected], color="tab:blue", linewidth=1, linestyle="--")
+    styles = [("tab:blue", "selected on validation"), ("tab:green", "not distinguishable"), ("0.5", "distinguishable")]
+    for number, (color, label) in enumerate(styles):
+        chosen = kind == number
+        if chosen.any():
+            bars = [below[chosen], above[chosen]]
+            axes.errorbar(means[chosen], positions[chosen], xerr=bars, fmt="o", color=color, capsize=3, label=label)
+    axes.set_yticks(positions, names, fontsize=8)
+    axes.set_ylim(-0.7, len(names) - 0.3)
+    axes.set_xlabel("test ACC % (mean over seeds, 95% interval)")
+    axes.grid(True, axis="x", alpha=0.3)
+    axes.legend(loc="best", fontsize=8)
+    return figure

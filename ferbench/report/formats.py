@@ -26,6 +26,7 @@ from ferbench.report.leaderboard import (
     describe_choices,
     describe_data,
     describe_external,
+    describe_intervals,
     failure_note,
     has_priors,
 )
@@ -181,7 +182,7 @@ def markdown(views: Sequence[RunView], options: ReportOptions = ReportOptions())
     if len(views) == 1:
         view = views[0]
         notes = [describe_data(view.metadata), *describe_choices(view.rows, view.picks)]
-        notes += describe_external(view.metadata)
+        notes += [*describe_external(view.metadata), *describe_intervals(view.board)]
         text = leaderboard_markdown(view.board, view.picks) + "\n\n" + "\n".join(f"- {note}" for note in notes)
         if not view.budget.empty:
             text += "\n\n" + _markdown_table(*best_table(view.budget)) + f"\n\n- {BEST_LEGEND}"

@@ -22,7 +22,7 @@ from ferbench.errors import FerbenchError
 from ferbench.files import make_folder, write_atomically
 from ferbench.protocol.selection import PAIRING
 from ferbench.report.budget import BEST_LEGEND, best_table, lines_table
-from ferbench.report.columns import HTML, Column, shown
+from ferbench.report.columns import HTML, Column, interval_bounds, interval_text, shown
 from ferbench.report.exporters import REPORT_NAME, ReportOptions
 from ferbench.report.formats import comparison_rows, summary_rows
 from ferbench.report.html_figures import ReportFigure, run_figures
@@ -32,6 +32,7 @@ from ferbench.report.leaderboard import (
     describe_choices,
     describe_external,
     describe_floors,
+    describe_intervals,
     describe_sample,
     failure_note,
     has_priors,
@@ -60,14 +61,17 @@ td.prior { max-width: 12em; color: #555; }
 td.best { font-weight: 700; background: #e3f4e1; }
 .spread { font-size: 11px; color: #666; font-weight: 400; }
 table.leaderboard .spread { display: block; line-height: 1.1; }  /* ±std under its mean: the table fits 1000 px */
+table.leaderboard .interval { display: block; line-height: 1.1; font-size: 11px; color: #666; }  /* and the 95% CI */
 tr.selected td { background: #fff6d6; } tr.selected td.best { background: #d9efc8; }
 tr.failed td, .failure { color: #a11; }
 .badge { display: inline-block; font-size: 11px; padding: 0 6px; margin: 1px 2px; border-radius: 8px; color: #fff; }
 .badge.val { background: #2f6fd6; } .badge.free { background: #6b6b6b; } .badge.test { background: #b06a00; }
+.badge.same { background: #3d7d46; }
 .scroll { overflow-x: auto; }
 @media (max-width: 1200px) {  /* a narrower window: smaller type, so the whole leaderboard still fits */
   body { padding: 0 12px; } table.leaderboard, table.leaderboard th { font-size: 11px; }
-  table.leaderboard th, table.leaderboard td { padding: 3px; } table.leaderboard .spread { font-size: 10px; }
+  table.leaderboard th, table.leaderboard td { padding: 3px; }
+  table.leaderboard .spread, table.leaderboard .interval { font-size: 10px; }
 }
 .legend { color: #555; font-size: 13px; }
 .summaries { display: flex; flex-wrap: wrap; gap: 28px; }
@@ -98,6 +102,13 @@ def _breakable(text: str) -> str:
     return re.sub(r"([(,=])", r"\1<wbr>", escape(text))
 
 
+def _interval_html(line: pd.Series, column: Column) -> str:
+    """A score's 95% interval under its mean and spread, where the board holds one."""
+    if interval_bounds(line, column.key) is None:
+        return ""
+    return f'<span class="interval">{escape(interval_text(line, column.key))}</span>'
+
+
 def leaderboard_html(view: RunView) -> str:
     """The leaderboard table: mean±std, chance and ceiling beside each row, best per column marked."""
     board = view.board
@@ -113,7 +124,7 @@ def leaderboard_html(view: RunView) -> str:
         texts += [str(line["prior"])] if with_prior else []
         cells = "".join(f'<td class="name">{_breakable(text)}</td>' for text in texts[:4])
         cells += "".join(f'<td class="name prior">{_breakable(text)}</td>' for text in texts[4:])
-        badges = "".join(f'<span class="badge {_BADGES[mark]}">{escape(mark)}</span>' for mark in marks)
+        badges = "".join(f'<span class="badge {_BADGES.get(mark, "same")}">{escape(mark)}</span>' for mark in marks)
         note = f'<span class="failure">{escape(failure_note(line))}</span>' if line["failed"] else ""
         if line["seeds"] == 0:
             cells += f'<td class="note" colspan="{len(columns) + 1}">{note}</td>'
@@ -122,7 +133,7 @@ def leaderboard_html(view: RunView) -> str:
                 marked = ' class="best"' if position in best.get(column.key, ()) else ""
                 mean, plus, spread = column.cell(line).partition("±")
                 spread = f'<span class="spread">{plus}{spread}</span>' if plus else ""
-                cells += f"<td{marked}>{escape(mean)}{spread}</td>"
+                cells += f"<td{marked}>{escape(mean)}{spread}{_interval_html(line, column)}</td>"
             cells += f'<td class="note">{badges}{note}</td>'
         classes = " ".join(
             filter(
@@ -223,7 +234,7 @@ def run_section(view: RunView, figures: Sequence[ReportFigure], files: Sequence[
         "random labels; ceiling: the same features with the true labels; bold green: best in its column; "
         "time: extract + cluster + fit + predict seconds per seed; peak MB: resident memory of the largest stage."
     )
-    legend = " ".join([legend, *describe_external(view.metadata)])
+    legend = " ".join([legend, *describe_intervals(view.board), *describe_external(view.metadata)])
     figures_html = "".join(_figure_html(figure, name) for figure, name in zip(figures, files))
     return (
         f'<section class="run">{heading}{_facts(view)}<div class="headline">{headline}</div>'

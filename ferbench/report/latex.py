@@ -16,7 +16,7 @@ from typing import Sequence
 import pandas as pd
 
 from ferbench.protocol.selection import PAIRING
-from ferbench.report.columns import LATEX, Column, percent, shown
+from ferbench.report.columns import LATEX, Column, interval_bounds, percent, shown
 from ferbench.report.exporters import ReportOptions
 from ferbench.report.formats import summary_rows
 from ferbench.report.leaderboard import CHOICE_MARKS, choice_marks, describe_sample, failure_note, pairing_name
@@ -53,9 +53,9 @@ def escape(text: str) -> str:
 
 def _cell(line: pd.Series, column: Column) -> str:
     """A number as printed: `mean [low, high]` where the board holds the score's interval."""
-    low, high = line.get(f"{column.key}_low"), line.get(f"{column.key}_high")
-    if low is not None and high is not None and not pd.isna(low) and not pd.isna(high):
-        return escape(f"{percent(line[column.number])} [{percent(low)}, {percent(high)}]")
+    bounds = interval_bounds(line, column.key)
+    if bounds is not None:
+        return escape(f"{percent(line[column.number])} [{percent(bounds[0])}, {percent(bounds[1])}]")
     return escape(column.cell(line))
 
 

@@ -15,6 +15,13 @@ from ferbench.storage.columns import EXTERNAL_PREFIX, SORT_KEYS, external_column
 
 # How each leaderboard name of a choice reads beside a row.
 CHOICE_MARKS = {"validation": "selected (val)", "label_free": "label-free", "optimistic": "best of test"}
+# Beside a row whose test ACC the paired test cannot tell apart from the selected pipeline's.
+SAME_AS_SELECTED = "≈ selected"
+INTERVAL_LEGEND = (
+    "95% CI: two-stage bootstrap over seeds and twin groups of faces. "
+    f"{SAME_AS_SELECTED}: test ACC not distinguishable from the selected pipeline's "
+    "(paired bootstrap on the same faces and seeds, Holm-corrected p ≥ 0.05)."
+)
 
 
 def _numeric(rows: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -153,8 +160,21 @@ def describe_external(metadata: dict[str, Any]) -> list[str]:
     return lines
 
 
+def describe_intervals(board: pd.DataFrame) -> list[str]:
+    """What the intervals and the ≈ mark are, where the board has intervals (see `report.comparisons`)."""
+    return [INTERVAL_LEGEND] if "test_acc_low" in board and board["test_acc_low"].notna().any() else []
+
+
+def comparison_mark(line: pd.Series) -> str | None:
+    """`≈ selected (p 0.41)` for a row not distinguishable from the selected pipeline, else None."""
+    if not bool(line.get("indistinguishable", False)):
+        return None
+    return f"{SAME_AS_SELECTED} (p {line['p_holm_vs_selected']:.2f})"
+
+
 def choice_marks(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -> list[list[str]]:
-    """For every leaderboard row, the names of the choices that picked it (see CHOICE_MARKS)."""
+    """For every leaderboard row, the names of the choices that picked it (see CHOICE_MARKS), and
+    whether it is not distinguishable from the selected one (`comparison_mark`)."""
     marks: list[list[str]] = [[] for _ in range(len(board))]
     for name, choice in picks.items():
         if choice is None:
@@ -162,6 +182,8 @@ def choice_marks(board: pd.DataFrame, picks: dict[str, dict[str, Any] | None]) -
         hit = (board[PAIRING] == pd.Series({key: choice[key] for key in PAIRING})).all(axis=1).to_numpy()
         for position in hit.nonzero()[0]:
             marks[position].append(CHOICE_MARKS[name])
+    for position, (_, line) in enumerate(board.iterrows()):
+        marks[position] += filter(None, [comparison_mark(line)])
     return marks
 
 

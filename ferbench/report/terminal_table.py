@@ -18,11 +18,13 @@ from ferbench.report.columns import TERMINAL, left_out_order, shown
 from ferbench.report.fitted_table import Cell, Col, FittedTable
 from ferbench.report.leaderboard import (
     CHOICE_MARKS,
+    SAME_AS_SELECTED,
     choice_marks,
     describe_choices,
     describe_data,
     describe_external,
     describe_floors,
+    describe_intervals,
     failure_note,
     has_priors,
     leaderboard,
@@ -57,6 +59,7 @@ def _caption(
         "Chance: the row's classifier on random labels. k: clusters found. Ceiling: same features, true labels. "
         "Gaps: train − test accuracy, against true and pseudo labels. "
         "Times: extract/cluster/fit/predict seconds. Peak MB: resident memory of the largest stage.",
+        *(legend.replace(SAME_AS_SELECTED, "≈") for legend in describe_intervals(board)),
         *describe_external(metadata),
     ]
     priors = "Prior (outside knowledge a pipeline carries): " + "; ".join(f"{k} = {p}" for p, k in keys.items()) + "."
@@ -85,6 +88,7 @@ def render_board(
     table_rows = []
     for (rank, line), marks in zip(board.iterrows(), choice_marks(board, picks)):
         number = str(rank + 1) + "".join(" ◆" if m == CHOICE_MARKS["validation"] else "" for m in marks)
+        number += " ≈" if any(m.startswith(SAME_AS_SELECTED) for m in marks) else ""
         cells: list[Cell] = [number, *(str(line[key]) for key in PAIRING)]
         cells += [keys.get(line["prior"], NO_PRIOR)] if with_prior else []
         if line["seeds"] == 0:

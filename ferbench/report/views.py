@@ -12,8 +12,11 @@ import pandas as pd
 from ferbench.errors import FerbenchError
 from ferbench.protocol.selection import PAIRING, choices
 from ferbench.report.budget import budget_board
+from ferbench.report.comparisons import with_board_intervals
 from ferbench.report.leaderboard import leaderboard
+from ferbench.storage.artifacts import Artifacts
 from ferbench.storage.exports import load_run
+from ferbench.storage.replicates import Replicates
 
 # Columns worth filtering on; any other stored column works too.
 FILTER_KEYS = (*PAIRING, "prior", "dataset", "seed", "status", "method", "labels_per_class")
@@ -97,6 +100,7 @@ class RunView:
     board: pd.DataFrame
     picks: dict[str, dict[str, Any] | None]
     budget: pd.DataFrame = field(default_factory=pd.DataFrame)  # the label-budget lines (see report.budget)
+    replicates: Replicates = field(default_factory=lambda: Replicates({}, {}))  # behind intervals and --compare
 
     @property
     def label(self) -> str:
@@ -114,15 +118,33 @@ def load_views(
     views = []
     for out_dir in out_dirs:
         stored = load_run(out_dir)
-        rows = filter_rows(stored.rows, wanted)
-        board = leaderboard(rows, sort_by)
-        lines = budget_board(rows, sort_by)
+        rows, board, picks, replicates = measured(filter_rows(stored.rows, wanted), out_dir, sort_by)
         shown = board.head(top) if top else board
-        views.append(RunView(Path(out_dir), rows, stored.metadata, shown, choices(rows), lines))
+        views.append(
+            RunView(Path(out_dir), rows, stored.metadata, shown, picks, budget_board(rows, sort_by), replicates)
+        )
     if wanted and all(view.board.empty and view.budget.empty for view in views):
         asked = " ".join(f"--where {key}={','.join(sorted(values))}" for key, values in wanted.items())
         raise FerbenchError(f"no pipeline matches {asked}")
     return views
+
+
+def measured(
+    rows: pd.DataFrame, out_dir: str | Path, sort_by: str = "test_acc"
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, Any] | None], Replicates]:
+    """Stored rows with their intervals, their leaderboard with its intervals and comparisons with
+    the selected pipeline, the three choices, and the replicates behind them (read from the
+    folder's per-face outcomes, never refitted; budget rows get none)."""
+    artifacts = Artifacts.open(out_dir)
+    try:
+        replicates = Replicates.read(rows, artifacts)
+    finally:
+        if artifacts is not None:
+            artifacts.close()
+    rows = replicates.with_intervals(rows)
+    picks = choices(rows)
+    board = with_board_intervals(leaderboard(rows, sort_by), rows, replicates, picks["validation"])
+    return rows, board, picks, replicates
 
 
 def pairings_in_order(boards: Sequence[pd.DataFrame]) -> list[tuple[str, str, str]]:

@@ -18,13 +18,19 @@ COLUMNS: tuple[str, ...] = (
     "status",
     "error",
     "cluster_acc",
+    "cluster_acc_low",
+    "cluster_acc_high",
     "cluster_nmi",
     "cluster_ari",
     "n_clusters",
     "noise_fraction",
     "silhouette",
     "test_acc",
+    "test_acc_low",
+    "test_acc_high",
     "val_acc",
+    "val_acc_low",
+    "val_acc_high",
     "ceiling_acc",
     "train_acc",
     "gap_true",
@@ -73,8 +79,15 @@ JOINED_COLUMNS = frozenset({"ceiling_acc"})
 # Facts of the run, not of a row: the database keeps them once, in the run's metadata, and
 # results.csv and results.json repeat them on every row (so folders concatenate; see `to_frame`).
 RUN_COLUMNS = frozenset({"dataset", "data_fingerprint", "synthetic", "unlabelled_pool"})
+# Each score's 95% interval: computed from the stored per-face outcomes when a run is exported or
+# reported (`ferbench.storage.replicates`), never stored in the results table. Budget rows have none.
+INTERVAL_COLUMNS = frozenset(
+    f"{score}_{end}" for score in ("test_acc", "val_acc", "cluster_acc") for end in ("low", "high")
+)
 # The columns of the database's `results` table (besides its keys and times).
-STORED_COLUMNS: tuple[str, ...] = tuple(column for column in COLUMNS if column not in JOINED_COLUMNS | RUN_COLUMNS)
+STORED_COLUMNS: tuple[str, ...] = tuple(
+    column for column in COLUMNS if column not in JOINED_COLUMNS | RUN_COLUMNS | INTERVAL_COLUMNS
+)
 
 EXTERNAL_PREFIX = "external_acc_"
 
