@@ -160,3 +160,18 @@ def test_the_budget_figure_renders_in_a_real_browser(tmp_path):
         assert complete and natural > 300 and 100 < shown_width <= width and shown_height > 100, width
         assert found["page"] == 0, width
     assert "Label budget" in seen[1400]["text"] and "hog · cluster-vote: 38.5±" in seen[1400]["text"]
+
+
+def test_the_plugin_kit_checks_a_learner_with_unlabelled_rows():
+    from sklearn.linear_model import LogisticRegression
+
+    from ferbench import Learner
+    from ferbench.checks import run_checks
+    from ferbench_plugins.semi_supervised import ClusterVoteLR
+
+    good = Learner("votes", "cluster-vote", lambda ctx: ClusterVoteLR(random_state=ctx.seed))
+    assert all(result.passed for result in run_checks(good))
+    # a plain classifier takes -1 for a class of its own, and predicts it: the kit says so
+    naive = Learner("naive", "LR that learns -1", lambda ctx: LogisticRegression(random_state=ctx.seed))
+    failed = {result.check: result.problem for result in run_checks(naive) if not result.passed}
+    assert "labels it was not trained on ([-1])" in failed["output shapes and types"]
