@@ -7,7 +7,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -130,24 +130,26 @@ def command_train(args: argparse.Namespace) -> int:
             raise FerbenchError("train needs one pipeline: -e EXTRACTOR -c CLUSTERER -k CLASSIFIER (or --from DIR)")
         if data is None:
             warn("no data given: training on generated synthetic faces, NOT FER2013")
-        recogniser = train(
-            Pairing(*named),
-            data=data,
-            labels=args.labels,
-            ferplus=args.ferplus,
-            split=split_settings(args),
-            seed=0 if args.seed is None else args.seed,
-            clusters=args.clusters,
-            fit_on=args.fit_on,
-            plugins=args.plugin,
-            threads=args.threads,
-            device=args.device,
-            quick=args.quick,
-            warn=warn,
-        )
+        recogniser = train(Pairing(*named), clusters=args.clusters, fit_on=args.fit_on, **_training(args, data))
     path = save_model(recogniser, args.model)
     console.print(describe(recogniser, path))
     return 0
+
+
+def _training(args: argparse.Namespace, data: str | None) -> dict[str, Any]:
+    """The options every way of training takes from the command line: data, split, seed, plugins, compute."""
+    return dict(
+        data=data,
+        labels=args.labels,
+        ferplus=args.ferplus,
+        split=split_settings(args),
+        seed=0 if args.seed is None else args.seed,
+        plugins=args.plugin,
+        threads=args.threads,
+        device=args.device,
+        quick=args.quick,
+        warn=warn,
+    )
 
 
 def _what_labels_buy(per_class: int, folder: str) -> str:
@@ -175,20 +177,7 @@ def _train_from_examples(args: argparse.Namespace, data: str | None) -> Recognis
         )
     if data is None:
         warn("no data given: the unlabelled faces are generated synthetic faces, NOT FER2013")
-    recogniser = train_from_examples(
-        args.examples,
-        extractor=args.extractor or FEATURES,
-        data=data,
-        labels=args.labels,
-        ferplus=args.ferplus,
-        split=split_settings(args),
-        seed=0 if args.seed is None else args.seed,
-        plugins=args.plugin,
-        threads=args.threads,
-        device=args.device,
-        quick=args.quick,
-        warn=warn,
-    )
+    recogniser = train_from_examples(args.examples, extractor=args.extractor or FEATURES, **_training(args, data))
     spent = recogniser.manifest["label_budget"]
     note(
         f"{spent['labels_used']} labels ({spent['labels_per_class']}+ per emotion): trained with {spent['method']}, "
