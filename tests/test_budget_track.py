@@ -13,6 +13,9 @@ import pytest
 from ferbench import api
 from ferbench.data.sampling import SplitSettings
 from ferbench.errors import FerbenchError
+from ferbench.report.html import write_html_report
+from tests.browser import CHROMIUM, Browser
+from tests.report_runs import SEEDS, faces_csv, result_rows, write_run
 from tests.test_cli import ferbench, write_csv
 
 # A classifier and a learner that write down every label array they are fitted on.
@@ -117,3 +120,62 @@ def test_bad_budgets_are_one_line_errors(tmp_path):
         api.run(
             ["pca"], ["kmeans"], ["logreg"], everything=False, labels_per_class=[1], label_draws=0, out=tmp_path / "r"
         )
+
+
+def budget_rows() -> list[dict]:
+    """A stored run's budget lines: two methods at K = 1 and 10, on both seeds of the report fixture."""
+    rows = []
+    for seed in SEEDS:
+        for per_class, (supervised, learnt) in {1: (0.24, 0.26), 10: (0.37, 0.38)}.items():
+            for method, acc, classifier in (("supervised", supervised, "logreg"), ("cluster-vote", learnt, None)):
+                rows.append(
+                    dict(
+                        kind="budget", extractor="hog", clusterer=None, classifier=classifier, seed=seed, status="ok",
+                        prior="none", method=method, labels_per_class=per_class, labels_used=7 * per_class, draws=20,
+                        test_acc=acc + 0.01 * seed, val_acc=acc, draw_std=0.02,
+                        key=f"budget-{seed}-{per_class}-{method}",
+                    )
+                )  # fmt: skip
+    return rows
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="headless browser test needs Debian's chromium (apt-get install chromium)")
+def test_the_budget_figure_renders_in_a_real_browser(tmp_path):
+    folder = write_run(tmp_path / "run", faces_csv(tmp_path), result_rows() + budget_rows())
+    page = write_html_report([folder], tmp_path / "report.html")
+    browser = Browser(tmp_path / "profile")
+    try:
+        seen = {}
+        for width in (1400, 1000):
+            browser.open(page, width)
+            seen[width] = browser.evaluate(
+                """(() => {
+                  const img = document.querySelector('figure[data-figure="budget"] img');
+                  const width = document.documentElement.clientWidth;
+                  return {shown: img ? [img.complete, img.naturalWidth, img.offsetWidth, img.offsetHeight] : null,
+                          page: document.documentElement.scrollWidth - width,
+                          text: document.body.innerText};
+                })()"""
+            )
+    finally:
+        browser.close()
+    for width, found in seen.items():
+        complete, natural, shown_width, shown_height = found["shown"]
+        assert complete and natural > 300 and 100 < shown_width <= width and shown_height > 100, width
+        assert found["page"] == 0, width
+    assert "Label budget" in seen[1400]["text"] and "hog · cluster-vote: 38.5±" in seen[1400]["text"]
+
+
+def test_the_plugin_kit_checks_a_learner_with_unlabelled_rows():
+    from sklearn.linear_model import LogisticRegression
+
+    from ferbench import Learner
+    from ferbench.checks import run_checks
+    from ferbench_plugins.semi_supervised import ClusterVoteLR
+
+    good = Learner("votes", "cluster-vote", lambda ctx: ClusterVoteLR(random_state=ctx.seed))
+    assert all(result.passed for result in run_checks(good))
+    # a plain classifier takes -1 for a class of its own, and predicts it: the kit says so
+    naive = Learner("naive", "LR that learns -1", lambda ctx: LogisticRegression(random_state=ctx.seed))
+    failed = {result.check: result.problem for result in run_checks(naive) if not result.passed}
+    assert "labels it was not trained on ([-1])" in failed["output shapes and types"]

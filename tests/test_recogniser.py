@@ -97,6 +97,7 @@ def test_train_name_predict_on_the_command_line(tmp_path):
     examples = ferbench_cli("name", str(model), "--examples", str(folder), "--output", "by-examples.fbm", cwd=tmp_path)
     assert examples.returncode == 0, examples.stderr
     assert "named from 70 labelled examples" in examples.stdout
+    assert "for naming clusters" in examples.stderr and "for training on them (cluster-vote)" in examples.stderr
 
     cv2.imwrite(str(tmp_path / "astronaut.png"), skimage.data.astronaut()[:, :, ::-1])
     cv2.imwrite(str(tmp_path / "coffee.jpg"), skimage.data.coffee()[:, :, ::-1])

@@ -33,6 +33,7 @@ _FIX_OF_KIND = {
     "extractor": "fit(images) and transform(images) must accept normalised float32 images [n, 48, 48]",
     "clusterer": "fit_predict(features) must accept a float feature matrix [n, d] and return [n] integer ids",
     "classifier": "fit(inputs, labels) and predict(inputs) must accept what it consumes, with any integer labels",
+    "learner": "fit(features, labels) must accept -1 for unlabelled rows and predict(features) the labels given",
 }
 
 

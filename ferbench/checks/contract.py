@@ -16,7 +16,7 @@ from sklearn.base import clone
 
 from ferbench.checks.subject import LABEL_OFFSET, TINY, Run, Subject, call, method
 from ferbench.errors import FerbenchError
-from ferbench.plugins.registration import KINDS, Classifier, Clusterer, Kind
+from ferbench.plugins.registration import ALL_KINDS, Classifier, Clusterer, Kind, Learner
 from ferbench.plugins.registry import PLUGIN_NAME
 from ferbench.plugins.specs import parse
 
@@ -42,7 +42,7 @@ class Check:
 
     name: str
     function: Callable[[Subject], str]
-    kinds: tuple[Kind, ...] = KINDS
+    kinds: tuple[Kind, ...] = ALL_KINDS
 
 
 def check_record(subject: Subject) -> str:
@@ -143,7 +143,7 @@ def _expect_output(subject: Subject, run: Run, n_train: int, n_test: int) -> Non
         _expect_ids(run.train, n_train, "fit_predict")
         if run.test is not None:
             _expect_ids(run.test, n_test, "predict")
-    elif isinstance(subject.registration, Classifier):
+    elif isinstance(subject.registration, (Classifier, Learner)):
         trained = set((np.unique(subject.data.labels) + LABEL_OFFSET).tolist())
         _expect_ids(run.train, n_train, "predict", trained)
         if run.test is not None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ferbench.data.dataset import Dataset
 from ferbench.data.sampling import balanced_rows, normalise
-from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Registration
+from ferbench.plugins.registration import BuildContext, Classifier, Clusterer, Extractor, Learner, Registration
 
 TINY = 14  # images in the tiny-input check: two per emotion, what `--per-class 2` gives
 LABEL_OFFSET = 10  # classifiers are trained on ids 10, 11, ...: pseudo-labels need not start at 0
@@ -104,6 +104,16 @@ def method(estimator: Any, name: str) -> Callable[..., Any]:
     return found
 
 
+def few_labelled(labels: np.ndarray, per_class: int = 2) -> np.ndarray:
+    """The labels a learner gets: the first `per_class` rows of each class keep theirs, the rest
+    are -1 - LABEL_OFFSET, i.e. -1 (unlabelled) once the offset is added."""
+    masked = np.full(len(labels), -1 - LABEL_OFFSET, dtype=np.int64)
+    for label in np.unique(labels):
+        rows = np.flatnonzero(labels == label)[:per_class]
+        masked[rows] = label
+    return masked
+
+
 @dataclass(frozen=True)
 class Run:
     """One build-and-fit of the plugin, as the harness does it.
@@ -179,6 +189,9 @@ class Subject:
             result, answer = None, "predict" if hasattr(estimator, "predict") else None
         elif isinstance(self.registration, Classifier):
             result = call("fit", method(estimator, "fit"), train_in, labels + LABEL_OFFSET)
+            train, answer = call("predict", method(estimator, "predict"), train_in), "predict"
+        elif isinstance(self.registration, Learner):  # a few labelled rows, the rest unlabelled (-1)
+            result = call("fit", method(estimator, "fit"), train_in, few_labelled(labels) + LABEL_OFFSET)
             train, answer = call("predict", method(estimator, "predict"), train_in), "predict"
         else:
             result = call("fit", method(estimator, "fit"), train_in, *extra)

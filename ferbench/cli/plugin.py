@@ -19,7 +19,7 @@ from rich.text import Text
 
 from ferbench.cli.terminal import console, errors, warn
 from ferbench.errors import FerbenchError
-from ferbench.plugins.registration import KINDS, Registration
+from ferbench.plugins.registration import ALL_KINDS, KINDS, Registration
 from ferbench.plugins.specs import expand
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def _file_targets(path: Path) -> list[Registration]:
     if not found:
         raise FerbenchError(
             f"{path} registers no algorithm: give it a @hookimpl function ferbench_extractors, "
-            "ferbench_clusterers or ferbench_classifiers"
+            "ferbench_clusterers, ferbench_classifiers or ferbench_learners"
         )
     return found
 
@@ -120,16 +120,16 @@ def _file_targets(path: Path) -> list[Registration]:
 def _named_targets(registry: PluginRegistry, text: str) -> list[Registration]:
     """The algorithms a name stands for: one per kind that has it, one per swept value."""
     prefix, _, rest = text.partition(":")
-    if prefix in KINDS:
+    if prefix in ALL_KINDS:
         kinds, spec_text = [prefix], rest
     else:
         spec_text = text
         base = expand(text)[0].base
         if ":" in base:
             raise FerbenchError(f"name the kind of '{base}': e.g. ferbench check-plugin clusterer:{text}")
-        kinds = [kind for kind in KINDS if base in registry.plugins[kind]]
+        kinds = [kind for kind in ALL_KINDS if base in registry.plugins[kind]]
         if not kinds:
-            known = "; ".join(f"{kind}s: {', '.join(sorted(registry.plugins[kind]))}" for kind in KINDS)
+            known = "; ".join(f"{kind}s: {', '.join(sorted(registry.plugins[kind]))}" for kind in ALL_KINDS)
             raise FerbenchError(f"no plugin named '{base}' ({known})")
     return [registry.get(kind, spec.text) for kind in kinds for spec in expand(spec_text)]
 

@@ -7,7 +7,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
@@ -53,6 +53,12 @@ def add_parsers(commands: argparse._SubParsersAction, common: argparse.ArgumentP
         dest="from_run",
         metavar="RESULTS_DIR",
         help="train the validation-selected pipeline of this stored run, with its data and settings",
+    )
+    which.add_argument(
+        "--examples",
+        metavar="DIR",
+        help="train from these labelled faces (a folder per emotion) and the unlabelled training faces, the "
+        "way the label-budget track measured best for their number (-e only; default extractor landmarks-hog)",
     )
     add_sample_options(trains.add_argument_group("data"))
     how = trains.add_argument_group("training")
@@ -113,7 +119,9 @@ def command_train(args: argparse.Namespace) -> int:
     named = (args.extractor, args.clusterer, args.classifier)
     data = args.data or os.environ.get(DATA_ENV) or None
     _check_model_path(Path(args.model), "--model")  # before the fit, which may take minutes
-    if args.from_run:
+    if args.examples:
+        recogniser = _train_from_examples(args, data)
+    elif args.from_run:
         if any(named):
             raise FerbenchError("--from trains the run's selected pipeline: leave out -e, -c and -k")
         recogniser = train_selected(args.from_run, data=args.data, seed=args.seed, fit_on=args.fit_on, warn=warn)
@@ -122,24 +130,61 @@ def command_train(args: argparse.Namespace) -> int:
             raise FerbenchError("train needs one pipeline: -e EXTRACTOR -c CLUSTERER -k CLASSIFIER (or --from DIR)")
         if data is None:
             warn("no data given: training on generated synthetic faces, NOT FER2013")
-        recogniser = train(
-            Pairing(*named),
-            data=data,
-            labels=args.labels,
-            ferplus=args.ferplus,
-            split=split_settings(args),
-            seed=0 if args.seed is None else args.seed,
-            clusters=args.clusters,
-            fit_on=args.fit_on,
-            plugins=args.plugin,
-            threads=args.threads,
-            device=args.device,
-            quick=args.quick,
-            warn=warn,
-        )
+        recogniser = train(Pairing(*named), clusters=args.clusters, fit_on=args.fit_on, **_training(args, data))
     path = save_model(recogniser, args.model)
     console.print(describe(recogniser, path))
     return 0
+
+
+def _training(args: argparse.Namespace, data: str | None) -> dict[str, Any]:
+    """The options every way of training takes from the command line: data, split, seed, plugins, compute."""
+    return dict(
+        data=data,
+        labels=args.labels,
+        ferplus=args.ferplus,
+        split=split_settings(args),
+        seed=0 if args.seed is None else args.seed,
+        plugins=args.plugin,
+        threads=args.threads,
+        device=args.device,
+        quick=args.quick,
+        warn=warn,
+    )
+
+
+def _what_labels_buy(per_class: int, folder: str) -> str:
+    """The label-budget track's figures for these labels: naming clusters, or training on them."""
+    from ferbench.recogniser.budget_figures import expectation
+
+    if per_class < 1:
+        return "some emotion has no example: `ferbench train --examples` needs at least one face of each"
+    expected = expectation(per_class)
+    return (
+        f"with {per_class}+ labelled faces per emotion, the label-budget track measured {expected.naming_acc:.1f}% "
+        f"test ACC on FER2013 for naming clusters, {expected.test_acc:.1f}% for training on them "
+        f"({expected.method}): `ferbench train --examples {folder} --model FILE`"
+    )
+
+
+def _train_from_examples(args: argparse.Namespace, data: str | None) -> Recogniser:
+    from ferbench.recogniser.budget_figures import FEATURES
+    from ferbench.recogniser.few_labels import train_from_examples
+
+    if args.clusterer or args.classifier or args.from_run or args.clusters or args.fit_on != "train":
+        raise FerbenchError(
+            "--examples trains with the method the label-budget track measured best: "
+            "leave out -c, -k, --from, --clusters and --fit-on"
+        )
+    if data is None:
+        warn("no data given: the unlabelled faces are generated synthetic faces, NOT FER2013")
+    recogniser = train_from_examples(args.examples, extractor=args.extractor or FEATURES, **_training(args, data))
+    spent = recogniser.manifest["label_budget"]
+    note(
+        f"{spent['labels_used']} labels ({spent['labels_per_class']}+ per emotion): trained with {spent['method']}, "
+        f"measured at {spent['measured_at']} per emotion: {spent['expected_test_acc']:.1f}% test ACC on FER2013 "
+        f"(naming a pipeline's clusters with them: {spent['expected_if_naming_clusters']:.1f}%)"
+    )
+    return recogniser
 
 
 def describe(recogniser: Recogniser, path: Path) -> Table:
@@ -151,7 +196,11 @@ def describe(recogniser: Recogniser, path: Path) -> Table:
     table = Table(title=f"ferbench model: {escape(str(path))} ({path.stat().st_size / 1e6:.1f} MB)", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    kinds = ("extractor", "clusterer", "classifier")
+    kinds = (
+        ("extractor", "learner")
+        if "learner" in manifest.get("plugins", {})
+        else ("extractor", "clusterer", "classifier")
+    )
     table.add_row(
         "pipeline", escape(" → ".join(recorded(manifest, "plugins", kind, "name", default="?") for kind in kinds))
     )
@@ -164,9 +213,10 @@ def describe(recogniser: Recogniser, path: Path) -> Table:
     faces = f"{faces:,}" if isinstance(faces, int) else faces
     table.add_row("fitted on", escape(f"{faces} faces, seed {seed} ({fit_on})"))
     scores = manifest.get("scores") or {}
-    if {"val_acc", "test_acc", "cluster_acc"} <= set(scores):
+    if {"val_acc", "test_acc"} <= set(scores):
         held_out = f"val ACC {100 * scores['val_acc']:.1f}%, test ACC {100 * scores['test_acc']:.1f}%"
-        table.add_row("scores", held_out + f" (cluster ACC {100 * scores['cluster_acc']:.1f}% on train)")
+        on_train = f" (cluster ACC {100 * scores['cluster_acc']:.1f}% on train)" if "cluster_acc" in scores else ""
+        table.add_row("scores", held_out + on_train)
     else:
         table.add_row("scores", "none held out (--fit-on all)" if fit_on == "all" else "none recorded")
     table.add_row("naming", escape(recorded(manifest, "naming", "summary", default="not recorded")))
@@ -186,6 +236,7 @@ def command_name(args: argparse.Namespace) -> int:
         recogniser, warnings = naming.by_example_folder(recogniser, args.examples)
         for warning in warnings:
             warn(warning)
+        note(_what_labels_buy(recogniser.manifest["naming"]["labels_per_class"], args.examples))
     else:
         page = naming.write_cluster_page(recogniser, args.page or Path(args.model).with_suffix(".clusters.html"))
         note(f"each cluster's nearest faces: {page}")

@@ -159,14 +159,10 @@ def _folder_files(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def _kind(name: str) -> str | None:
-    """The kind of file a name says: image, gif, video or csv; None for any other."""
+def _kind(name: str) -> InputKind | None:
+    """The kind of file a name says (see `INPUT_KINDS`); None for any other."""
     name = name.lower()
-    kinds = (("image", PICTURE_SUFFIXES), ("gif", GIF_SUFFIXES), ("video", VIDEO_SUFFIXES), ("csv", CSV_SUFFIXES))
-    for kind, suffixes in kinds:
-        if name.endswith(suffixes):
-            return kind
-    return None
+    return next((kind for kind in INPUT_KINDS if name.endswith(kind.suffixes)), None)
 
 
 def _read_file(path: Path, detect: bool, every: float, tell: Callable[[str], None]) -> Iterator[Record]:
@@ -178,17 +174,10 @@ def _read_file(path: Path, detect: bool, every: float, tell: Callable[[str], Non
         yield InputFailure(str(path), "not a regular file (a pipe, socket or device)" if path.exists() else MISSING)
         return
     tell(str(path))
-    if kind == "image":
-        yield from _read_image(path, detect)
-    elif kind == "video":
-        yield from _read_video(path, detect, every, tell)
-    elif kind == "gif":
-        yield from _read_gif(path, detect, every, tell)
-    else:
-        yield from _read_csv(path)
+    yield from kind.read(path, detect, every, tell)
 
 
-def _read_image(path: Path, detect: bool) -> Iterator[Record]:
+def _read_image(path: Path, detect: bool, every: float, tell: Callable[[str], None]) -> Iterator[Record]:
     try:
         image = load_image(path)
     except OSError as error:
@@ -253,7 +242,7 @@ def _read_gif(path: Path, detect: bool, every: float, tell: Callable[[str], None
         yield InputFailure(str(path), f"cannot be decoded as a GIF{after}: {one_line(error)}")
 
 
-def _read_csv(path: Path) -> Iterator[Record]:
+def _read_csv(path: Path, detect: bool, every: float, tell: Callable[[str], None]) -> Iterator[Record]:
     """Each good row's face; a bad row is one failure naming it, and the rows after it go on."""
     for row, line, read in csv_rows(path):
         if isinstance(read, np.ndarray):
@@ -275,3 +264,22 @@ def faces_in(image: np.ndarray, path: str, frame_s: float | None, detect: bool) 
         yield NoFace(path, frame_s)
     for box in boxes:
         yield FaceCrop(path, crop_face(grey, box), box, frame_s)
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """A kind of file `ferbench predict` reads: the name endings that say it, and its reader
+    (path, detect faces?, seconds between video frames, tell(progress line)) -> records."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    read: Callable[[Path, bool, float, Callable[[str], None]], Iterator[Record]]
+
+
+# Every kind of input file, in the order names are matched: a new kind is one reader and one entry.
+INPUT_KINDS: tuple[InputKind, ...] = (
+    InputKind("image", PICTURE_SUFFIXES, _read_image),
+    InputKind("gif", GIF_SUFFIXES, _read_gif),
+    InputKind("video", VIDEO_SUFFIXES, _read_video),
+    InputKind("csv", CSV_SUFFIXES, _read_csv),
+)

@@ -78,7 +78,9 @@ def by_examples(recogniser: Recogniser, crops: np.ndarray, emotions: list[str], 
     names = {cluster: recogniser.emotions[label] for cluster, label in mapping.items() if cluster in recogniser.names}
     count = len(emotions)
     summary = f"named from {count} labelled example{'s' if count != 1 else ''} ({source})"
-    naming = {"method": "examples", "labels_used": count, "decisions": 0, "summary": summary}
+    per_class = min(emotions.count(name) for name in recogniser.emotions)  # 0 where an emotion has none
+    naming = {"method": "examples", "labels_used": count, "labels_per_class": per_class, "decisions": 0}
+    naming["summary"] = summary
     return recogniser.named(names, naming)
 
 

@@ -80,7 +80,7 @@ def train(
     manifest = {
         "ferbench_version": __version__,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "plugins": {kind: _plugin_record(registry, kind, getattr(names, kind), context) for kind in KINDS},
+        "plugins": {kind: plugin_record(registry, kind, getattr(names, kind), context) for kind in KINDS},
         "dataset": {
             "name": dataset.name,
             "source": dataset.source,
@@ -150,7 +150,7 @@ def _canonical(registry: PluginRegistry, pairing: Pairing) -> Pairing:
     return Pairing(**chosen)
 
 
-def _plugin_record(registry: PluginRegistry, kind: str, name: str, context: BuildContext) -> dict[str, Any]:
+def plugin_record(registry: PluginRegistry, kind: str, name: str, context: BuildContext) -> dict[str, Any]:
     """Name, prior, where it came from, and the built estimator's classes, parameters and library versions."""
     registration = registry.get(kind, name)
     built = estimator_identity(registration.build(context))
