@@ -167,11 +167,11 @@ def test_the_budget_figure_renders_in_a_real_browser(tmp_path):
 
 
 def test_the_plugin_kit_checks_a_learner_with_unlabelled_rows():
+    from ferbench_plugins.semi_supervised import ClusterVoteLR
     from sklearn.linear_model import LogisticRegression
 
     from ferbench import Learner
     from ferbench.checks import run_checks
-    from ferbench_plugins.semi_supervised import ClusterVoteLR
 
     good = Learner("votes", "cluster-vote", lambda ctx: ClusterVoteLR(random_state=ctx.seed))
     assert all(result.passed for result in run_checks(good))
