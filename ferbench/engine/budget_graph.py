@@ -14,8 +14,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from ferbench.engine.config import RunConfig
-from ferbench.engine.graph import Graph, PluginKeys, Task, context, pairing_prior
-from ferbench.keys import digest, estimator_identity
+from ferbench.engine.graph import Graph, PluginKeys, Task, built_identity, context, pairing_prior
+from ferbench.keys import digest
 from ferbench.plugins.registry import PluginRegistry
 
 NAME_CLUSTERS = "name-clusters"
@@ -29,13 +29,13 @@ def add_budget(graph: Graph, registry: PluginRegistry, config: RunConfig) -> Non
     plugin_key = PluginKeys(registry, config)
     draws = config.label_draws
     for row in list(graph.results):
+        few = _few_label_identity(registry, config, str(row.classifier), row.seed) if row.kind == "ceiling" else None
         for per_class in config.labels_per_class:
             budget = {"labels_per_class": per_class, "draws": draws}
             if row.kind == "pipeline":
                 key = digest("budget", NAME_CLUSTERS, row.key, per_class, draws)
                 graph.add(replace(row, stage="budget", key=key, ceiling=None, method=NAME_CLUSTERS, **budget))
             elif row.kind == "ceiling":  # one per (input, classifier): the supervised baseline's inputs
-                few = _few_label_identity(registry, config, str(row.classifier), row.seed)
                 key = digest("budget", SUPERVISED, row.key, few, per_class, draws)
                 graph.add(replace(row, stage="budget", key=key, reference=None, method=SUPERVISED, **budget))
     for task in list(graph.tasks.values()):
@@ -43,10 +43,10 @@ def add_budget(graph: Graph, registry: PluginRegistry, config: RunConfig) -> Non
             continue
         assert task.produces is not None
         for learner in config.learners:
+            priors = (pairing_prior(registry, task.extractor, None, None), registry.get("learner", learner).prior)
+            prior = "; ".join(p for p in dict.fromkeys(priors) if p != "none") or "none"
             for per_class in config.labels_per_class:
                 key = digest("budget", task.produces, plugin_key("learner", learner, task.seed), per_class, draws)
-                priors = (pairing_prior(registry, task.extractor, None, None), registry.get("learner", learner).prior)
-                prior = "; ".join(p for p in dict.fromkeys(priors) if p != "none") or "none"
                 reads = (task.split, task.produces)
                 graph.add(
                     Task(
@@ -68,7 +68,4 @@ def _few_label_identity(registry: PluginRegistry, config: RunConfig, classifier:
     registration = registry.get("classifier", classifier)
     if getattr(registration, "few_labels", None) is None:
         return None
-    try:
-        return estimator_identity(registration.build_for_few_labels(context(config, seed)))
-    except Exception as error:  # the task itself will fail with this error in the worker
-        return {"unbuildable": f"{type(error).__name__}: {error}"}
+    return built_identity(lambda: registration.build_for_few_labels(context(config, seed)))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ferbench.engine.config import RunConfig
 from ferbench.engine.stages import SPLITS, STAGES
@@ -172,6 +172,15 @@ def _source_identity(loaded: LoadedPlugin) -> dict[str, Any]:
     return identity
 
 
+def built_identity(build: Callable[[], Any]) -> Any:
+    """The classes, parameters and versions of the estimator `build` makes; one that cannot be
+    built is known by its error (the task itself will fail with it in the worker)."""
+    try:
+        return estimator_identity(build())
+    except Exception as error:
+        return {"unbuildable": f"{type(error).__name__}: {error}"}
+
+
 class PluginKeys:
     """The key of each plugin per (kind, name, seed), which every task key it runs in hashes:
     each estimator is built once to read it."""
@@ -185,10 +194,7 @@ class PluginKeys:
         index = (kind, name, seed)
         if index not in self._known:
             registration = self.registry.get(kind, name)
-            try:
-                estimator = estimator_identity(registration.build(context(self.config, seed)))
-            except Exception as error:  # the task itself will fail with this error in the worker
-                estimator = {"unbuildable": f"{type(error).__name__}: {error}"}
+            estimator = built_identity(lambda: registration.build(context(self.config, seed)))
             ctx = asdict(context(self.config, seed))
             ctx.pop("n_jobs")  # threads change how fast, not what
             ctx.pop("feature_blocks")  # they come with the features, whose key is in the task's

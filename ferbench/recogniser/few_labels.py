@@ -9,7 +9,6 @@ The model's classes are the emotions themselves, so it needs no naming.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,8 +26,7 @@ from ferbench.protocol.fitting import fit_features
 from ferbench.protocol.stages import representatives
 from ferbench.recogniser.budget_figures import FEATURES, SUPERVISED, expectation
 from ferbench.recogniser.model import Recogniser
-from ferbench.recogniser.training import plugin_record
-from ferbench.version import __version__
+from ferbench.recogniser.training import plugin_record, provenance
 
 FEW_LABEL_CLASSIFIER = "logreg"  # the supervised baseline the track measured
 
@@ -96,21 +94,12 @@ def train_from_examples(
     }
     summary = f"trained from {len(ids):,} labelled faces ({per_class} or more per emotion) with {expected.method}"
     manifest: dict[str, Any] = {
-        "ferbench_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(dataset, chosen.emotions, settings.normalisation),
         "plugins": {
             "extractor": plugin_record(registry, "extractor", extractor, context),
             method_kind: plugin_record(registry, method_kind, method_name, context),
         },
-        "dataset": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "synthetic": dataset.synthetic,
-            "emotions": list(chosen.emotions),
-        },
         "training": {"seed": seed, "fit_on": "train", "split": settings.to_dict(), "faces": len(chosen.train_rows)},
-        "preprocessing": {"size": [48, 48], "grey": True, "normalisation": settings.normalisation},
         "scores": scores or None,
         "naming": {"method": "trained on examples", "labels_used": len(ids), "decisions": 0, "summary": summary},
         "label_budget": spent,

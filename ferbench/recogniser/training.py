@@ -78,16 +78,8 @@ def train(
     with threadpool_limits(limits=threads):
         recogniser, scores = _fit(registry, names, context, dataset, fitted, settings.normalisation)
     manifest = {
-        "ferbench_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **provenance(dataset, chosen.emotions, settings.normalisation),
         "plugins": {kind: plugin_record(registry, kind, getattr(names, kind), context) for kind in KINDS},
-        "dataset": {
-            "name": dataset.name,
-            "source": dataset.source,
-            "fingerprint": dataset.fingerprint,
-            "synthetic": dataset.synthetic,
-            "emotions": list(chosen.emotions),
-        },
         "training": {
             "seed": seed,
             "fit_on": fit_on,
@@ -95,7 +87,6 @@ def train(
             "n_clusters": context.n_clusters,
             "faces": len(fitted.train_rows),
         },
-        "preprocessing": {"size": [48, 48], "grey": True, "normalisation": settings.normalisation},
         "scores": scores if fit_on == "train" else None,
         "naming": {
             "method": "training labels",
@@ -105,6 +96,23 @@ def train(
         },
     }
     return replace(recogniser, manifest=manifest)
+
+
+def provenance(dataset: Dataset, emotions: Sequence[str], normalisation: str) -> dict[str, Any]:
+    """What every model file says of where it came from: the version and time, the data set and
+    its emotions in use, and how a face is prepared for it."""
+    return {
+        "ferbench_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "dataset": {
+            "name": dataset.name,
+            "source": dataset.source,
+            "fingerprint": dataset.fingerprint,
+            "synthetic": dataset.synthetic,
+            "emotions": list(emotions),
+        },
+        "preprocessing": {"size": [48, 48], "grey": True, "normalisation": normalisation},
+    }
 
 
 def train_selected(

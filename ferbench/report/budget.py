@@ -100,9 +100,7 @@ def figure_lines(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
     for method, rows in board.groupby("method", sort=True):
         variants = rows.groupby(["extractor", "clusterer", "classifier"], dropna=False)
         scores = variants["val_acc_mean"].mean()
-        if scores.isna().all():
-            scores = variants["test_acc_mean"].size().astype(float)  # nothing to choose on: the first
-        chosen = scores.idxmax()
+        chosen = scores.index[0] if scores.isna().all() else scores.idxmax()  # nothing to choose on: the first
         picked = rows[(rows[["extractor", "clusterer", "classifier"]].apply(tuple, axis=1) == chosen)]
         name = line_name(picked.iloc[0])
         lines[name] = picked.sort_values("labels_used")[["labels_used", "test_acc_mean", "spread"]]
