@@ -5,8 +5,9 @@ time summed by top-level package; a module loaded through `importlib.import_modu
 
 The models are trained once on real FER2013 (seed 0, 100 faces per emotion: their speed, not their
 accuracy, is measured here): hog and hog-lower (regions) -> gmm -> logreg, and the headline
-landmarks-hog -> gmm -> logreg where its extractor is available. The photo is skimage's astronaut,
-640x480, one face, found by the detector.
+landmarks-hog -> gmm -> logreg where its extractor is available. `predict` runs each model's
+numpy-only form (`ferbench.inference`), so its process imports no scikit-learn; the test checks
+that it did. The photo is skimage's astronaut, 640x480, one face, found by the detector.
 
 Run: python -m pytest benchmarks/bench_cold_start.py --benchmark-enable -p no:cacheprovider -s
 """
@@ -109,4 +110,5 @@ def test_a_one_photo_predict(benchmark, models, photo, name) -> None:
     if name not in models:
         pytest.skip(f"{PIPELINES[name][0]} is not available here (see `ferbench list`)")
     assert "1 face in 1 inputs" in run("predict", str(models[name]), str(photo))
+    assert ferbench.load_model(models[name], numpy_only=True).numpy_only  # the path measured
     timed(benchmark, f"ferbench predict {name}.fbm face.png", "predict", str(models[name]), str(photo))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from ferbench_plugins.landmarks import detect_landmarks
+from ferbench_plugins.landmark_geometry import detect_landmarks
 
 from ferbench.data.sampling import SplitSettings, make_split
 from ferbench.data.sources import load_dataset

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Iterator
 
 import numpy as np
+from ferbench_plugins.pixel_features import hog_features, to_uint8
 from sklearn.base import BaseEstimator, ClassifierMixin, ClusterMixin, TransformerMixin
 from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
 from sklearn.decomposition import PCA
@@ -29,16 +30,6 @@ from ferbench import BuildContext, Classifier, Clusterer, Extractor, hookimpl
 def flatten(images: np.ndarray) -> np.ndarray:
     """[n, h, w] images -> [n, h*w] rows, the shape scikit-learn estimators expect."""
     return images.reshape(len(images), -1)
-
-
-def to_uint8(images: np.ndarray) -> np.ndarray:
-    """Stretch each image ([h, w] or [n, h, w]) to 0-255 by its own min and max.
-
-    For detectors and texture codes that want integer pixels: ferbench hands normalised floats.
-    """
-    low = images.min(axis=(-2, -1), keepdims=True)
-    span = images.max(axis=(-2, -1), keepdims=True) - low
-    return np.round(255 * (images - low) / np.where(span > 0, span, 1)).astype(np.uint8)
 
 
 class CappedPCA(TransformerMixin, BaseEstimator):
@@ -132,16 +123,7 @@ class HOGTransformer(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, images: np.ndarray) -> np.ndarray:
-        from skimage.feature import hog
-
-        cell = (self.pixels_per_cell, self.pixels_per_cell)
-        block = (self.cells_per_block, self.cells_per_block)
-        return np.stack(
-            [
-                hog(image, orientations=self.orientations, pixels_per_cell=cell, cells_per_block=block)
-                for image in images
-            ]
-        ).astype(np.float32)
+        return hog_features(images, self.pixels_per_cell, self.cells_per_block, self.orientations)
 
 
 class LBPTransformer(TransformerMixin, BaseEstimator):

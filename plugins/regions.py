@@ -15,6 +15,7 @@ from typing import Iterator
 
 import numpy as np
 from ferbench_plugins.classical import HOGTransformer
+from ferbench_plugins.pixel_features import mirror_mean_hog_features
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
@@ -52,7 +53,7 @@ class MirrorMeanHOG(HOGTransformer):
     for a face and its mirror image."""
 
     def transform(self, images: np.ndarray) -> np.ndarray:
-        return (super().transform(images) + super().transform(images[:, :, ::-1])) / 2
+        return mirror_mean_hog_features(images, self.pixels_per_cell, self.cells_per_block, self.orientations)
 
 
 def _hog_lower(ctx: BuildContext):

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     # 1 the contract and the data: what a plugin must provide, and the faces it is given.
     "data": 1,
     "plugins": 1,
+    "inference": 1,  # the numpy-only form of fitted steps: the ops a plugin registers beside its estimators
     # 2 what is measured: the protocol turns plugins and data into stages and scores.
     "protocol": 2,
     # 3 what is stored: results of the protocol, kept on disk.

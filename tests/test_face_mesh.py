@@ -30,7 +30,7 @@ from ferbench_plugins.face_mesh.detector import Detection, FaceDetector, weighte
 from ferbench_plugins.face_mesh.landmarker import project
 from ferbench_plugins.face_mesh.model_files import DETECTOR, SHA256, model_bytes, read_checked
 from ferbench_plugins.face_mesh.refinement import LEFT_IRIS, LIPS, N_LANDMARKS, RIGHT_EYE, refined_landmarks
-from ferbench_plugins.landmarks import _canvas
+from ferbench_plugins.landmark_geometry import _canvas
 
 from ferbench.errors import FerbenchError
 from tests.conftest import REAL_DATA

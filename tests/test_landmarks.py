@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from ferbench_plugins.landmarks import FEATURES, cached_detection, detect_landmarks, ferbench_extractors
+from ferbench_plugins.landmark_geometry import FEATURES, detect_landmarks
+from ferbench_plugins.landmarks import cached_detection, ferbench_extractors
 
 from ferbench.errors import PluginError
 from ferbench.plugins.registration import BuildContext

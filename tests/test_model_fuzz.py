@@ -1,7 +1,8 @@
 """Model files under property-based attack: truncated at every member boundary, members swapped,
 manifests with wrong types, missing keys and huge numbers, zip members with absolute or `..`
 paths, skops trees that call eval, os.system or subprocess.Popen. Each file loads cleanly (and
-then predicts) or fails in one line; none runs code, writes a file, or takes over a few seconds."""
+then predicts) or fails in one line, through its fitted estimators and through its numpy-only
+form alike; none runs code, writes a file, or takes over a few seconds."""
 
 from __future__ import annotations
 
@@ -57,21 +58,27 @@ def files_under(root: Path) -> set[str]:
 
 
 def loads_cleanly_or_one_line(path: Path, watched: Path, marker: Path) -> bool:
-    """Load `path`: a model that predicts, or one FerbenchError line naming the file. Nothing may
-    be written under `watched` (nor the marker anywhere), and it takes under SECONDS."""
-    before = files_under(watched)
-    start = time.perf_counter()
-    try:
-        model = load_model(path)
-    except FerbenchError as error:
-        message = str(error)
-        assert "\n" not in message and message.startswith(str(path)) and len(message) < 600, message
-        model = None
-    assert time.perf_counter() - start < SECONDS
-    assert files_under(watched) == before and not marker.exists()
-    if model is not None:
-        assert len(model.predict(CROPS)) == len(CROPS)
-    return model is not None
+    """Load `path` both ways (its fitted estimators, and its numpy-only form where it can): each a
+    model that predicts, or one FerbenchError line naming the file. Nothing may be written under
+    `watched` (nor the marker anywhere), each takes under SECONDS, and a file the full load refuses
+    for trust, the numpy-only load refuses too. Whether both loaded."""
+    refusals = {}
+    for numpy_only in (False, True):
+        before = files_under(watched)
+        start = time.perf_counter()
+        try:
+            model = load_model(path, numpy_only=numpy_only)
+        except FerbenchError as error:
+            message = str(error)
+            assert "\n" not in message and message.startswith(str(path)) and len(message) < 600, message
+            model, refusals[numpy_only] = None, message
+        assert time.perf_counter() - start < SECONDS
+        assert files_under(watched) == before and not marker.exists()
+        if model is not None:
+            assert len(model.predict(CROPS)) == len(CROPS)
+    if "does not trust" in refusals.get(False, ""):
+        assert refusals.get(True) == refusals[False]
+    return not refusals
 
 
 def in_folder(saved: Path, folders) -> tuple[Path, Path]:

@@ -266,7 +266,7 @@ def command_predict(args: argparse.Namespace) -> int:
 
     from ferbench.recogniser.bundle import load_model
 
-    recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin)
+    recogniser = load_model(args.model, trusted=True if args.trust else None, plugins=args.plugin, numpy_only=True)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=errors, transient=True) as bar:
         reading = bar.add_task("reading inputs")
         predicted = recogniser.predict_all(

@@ -9,31 +9,23 @@ A model file (suffix `.fbm`) is a zip archive of:
     extractor.skops        the fitted extractor and classifier, stored by skops (no pickle)
     classifier.skops
     <role>.<attribute>.pt  the weights of an estimator's torch networks, as state dicts
+    <role>.numpy.npz       where every step has one, the arrays of the numpy-only form, which
+                           predicts without scikit-learn (`ferbench.recogniser.numpy_form`)
     faces.npz              each cluster's training faces (no pickle)
 
 An estimator with torch networks follows the protocol of `ferbench_plugins.neural.session.
 TorchEstimator`: `torch_state()` gives the weights, `without_torch()` the rest for skops, and
 `load_torch_state(state)` rebuilds the networks and loads the weights (`weights_only=True`).
 
-Trust: skops builds only the types it is told to trust, and `load_model` tells it only these:
-skops's own defaults; every class and function of scikit-learn, numpy, scipy, ferbench and
-ferbench_plugins (except one that the file would call with arguments of its own choosing, which
-skops does for objects saved by their constructor: any function of those packages could be
-called so); and the types that installed plugins vouch for. A plugin vouches for types by
-setting, in a module registered in the entry-point group "ferbench",
-
-    FERBENCH_TRUSTED_TYPES = ("my_plugin.features.MyExtractor", "my_plugin.features.my_function")
-
-the classes and functions its estimators hold, named by module and name as skops names them
-(a model file's manifest lists, under "estimators", each estimator's types that need such trust).
-Any other type is refused, unless the caller trusts the file: `trusted=True` (CLI `--trust`)
-trusts every type in it, a list trusts those names too. skops is imported without its own list
-of scikit-learn's estimators (see `ferbench.recogniser.skops_io`): they pass the check above.
+Loading builds only the types `ferbench.recogniser.trust` lets it. `load_model(numpy_only=True)`
+(what `ferbench predict` does) runs the numpy-only form instead, where the file has one, every
+op it names is installed, and its skops members certainly pass the trust check without asking
+skops: a cold predict then imports neither scikit-learn nor skops. Any other file goes through
+the full load, so the numpy-only load refuses every file the full load refuses for trust.
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import re
@@ -41,7 +33,6 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 from dataclasses import asdict
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -49,26 +40,34 @@ import numpy as np
 
 from ferbench.errors import FerbenchError, one_line
 from ferbench.files import atomic_writer
-from ferbench.plugins.registry import ENTRY_POINT_GROUP, load_plugins
+from ferbench.inference.ops import type_name
+from ferbench.recogniser import trust
 from ferbench.recogniser.consistency import check_archive, check_members, check_recogniser
 from ferbench.recogniser.manifest import FACES as _FACES
-from ferbench.recogniser.manifest import FORMAT_VERSION, ROLES, ModelManifest, parse_manifest
+from ferbench.recogniser.manifest import FORMAT_VERSION, NUMPY_MEMBER, ROLES, ModelManifest, parse_manifest
 from ferbench.recogniser.manifest import MANIFEST as _MANIFEST
 from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.numpy_form import read_forms, written_forms
 from ferbench.recogniser.skops_io import skops_io
 
-TRUSTED_TYPES_ATTRIBUTE = "FERBENCH_TRUSTED_TYPES"
-_TRUSTED_PACKAGES = {"sklearn", "numpy", "scipy", "ferbench", "ferbench_plugins"}
 _LOCAL_PLUGIN = re.compile(r"ferbench_local_plugin_(.+)_[0-9a-f]{8}")  # see ferbench.plugins.registry
-_CALLING_NODE = "ConstructorFromReduceNode"  # skops's node that calls a named callable on loading
 
 
 def save_model(recogniser: Recogniser, path: str | Path) -> Path:
     """Write `recogniser` to `path` whole or not at all (an old file there survives a failure)."""
     path = Path(path)
+    if recogniser.numpy_only:
+        raise FerbenchError(
+            f"cannot save {path}: this model was loaded for prediction only (numpy_only=True); load it without "
+            "numpy_only to save it"
+        )
+    forms = written_forms(recogniser)
     try:
         with atomic_writer(path) as stream, zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive:
             estimators = {role: _write_estimator(archive, path, role, getattr(recogniser, role)) for role in ROLES}
+            for role, (document, arrays) in forms.items():
+                estimators[role]["numpy"] = {"arrays": NUMPY_MEMBER.format(role=role), "step": document}
+                archive.writestr(NUMPY_MEMBER.format(role=role), arrays)
             document = json.dumps(_manifest(recogniser, estimators), indent=2)
             parse_manifest(path, json.loads(document))  # a file written is a file that loads
             check_recogniser(path, recogniser)
@@ -87,26 +86,27 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 
 def load_model(
-    path: str | Path, trusted: bool | Sequence[str] | None = None, plugins: Sequence[str | Path] = ()
+    path: str | Path,
+    trusted: bool | Sequence[str] | None = None,
+    plugins: Sequence[str | Path] = (),
+    numpy_only: bool = False,
 ) -> Recogniser:
-    """The recogniser saved at `path`, built only from trusted types (see the module docstring).
+    """The recogniser saved at `path`, built only from trusted types (see `ferbench.recogniser.trust`).
 
     `trusted`: True trusts every type in the file; names trust those types too. `plugins`: local
-    plugin files to load first, for a model holding their classes.
+    plugin files to load first, for a model holding their classes. `numpy_only`: to predict only,
+    run the file's numpy-only form where it can (see the module docstring; `Recogniser.numpy_only`
+    says whether it did): the same predictions, without importing scikit-learn.
     """
     path = Path(path)
     _load_plugin_files(path, plugins)
     with _reading(path) as archive:
         manifest = _read_manifest(path, archive)
         stored = {role: _member(path, archive, manifest.estimators[role].skops) for role in ROLES}
-        types = {role: _types(path, role, data) for role, data in stored.items()}
-        if trusted is not True:
-            needing = {role: _needing_trust(path, role, data, types[role]) for role, data in stored.items()}
-            _check_trust(path, needing, trusted or ())
-        estimators = {
-            role: _load_estimator(path, archive, role, stored[role], types[role], manifest.estimators[role].torch)
-            for role in ROLES
-        }
+        estimators = _numpy_form(path, archive, manifest, stored, trusted) if numpy_only else None
+        from_numpy_form = estimators is not None
+        if estimators is None:
+            estimators = _fitted(path, archive, manifest, stored, trusted)
         faces = _faces(path, _member(path, archive, _FACES))
     recogniser = Recogniser(
         **estimators,
@@ -116,9 +116,42 @@ def load_model(
         names=manifest.clusters,
         faces=faces,
         manifest=manifest.manifest,
+        numpy_only=from_numpy_form,
     )
     check_recogniser(path, recogniser)
     return recogniser
+
+
+def _numpy_form(
+    path: Path,
+    archive: zipfile.ZipFile,
+    manifest: ModelManifest,
+    stored: dict[str, bytes],
+    trusted: bool | Sequence[str] | None,
+) -> dict[str, Any] | None:
+    """The numpy-only form's steps by role, where the file has one, its ops are installed and its
+    skops members certainly pass the trust check (see the module docstring); else None."""
+    if not trust.passes_without_skops(path, stored, trusted):
+        return None
+    return read_forms(path, manifest, lambda name: _member(path, archive, name))
+
+
+def _fitted(
+    path: Path,
+    archive: zipfile.ZipFile,
+    manifest: ModelManifest,
+    stored: dict[str, bytes],
+    trusted: bool | Sequence[str] | None,
+) -> dict[str, Any]:
+    """The fitted estimators by role, from their skops members (and torch weights), trust checked."""
+    types = {role: trust.skops_types(path, role, data) for role, data in stored.items()}
+    if trusted is not True:
+        needing = {role: trust.needing_trust(path, role, data, types[role]) for role, data in stored.items()}
+        trust.check_trust(path, needing, trusted or ())
+    return {
+        role: _load_estimator(path, archive, role, stored[role], types[role], manifest.estimators[role].torch)
+        for role in ROLES
+    }
 
 
 def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator: Any) -> dict[str, Any]:
@@ -129,7 +162,7 @@ def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator:
         data = sio.dumps(estimator.without_torch() if torch_state else estimator)
     except Exception as error:  # skops says which type it cannot store
         raise FerbenchError(
-            f"cannot save {path}: skops cannot store the {role} ({_type_name(estimator)}): {one_line(error)}"
+            f"cannot save {path}: skops cannot store the {role} ({type_name(estimator)}): {one_line(error)}"
         ) from None
     member = f"{role}.skops"
     archive.writestr(member, data)
@@ -137,9 +170,9 @@ def _write_estimator(archive: zipfile.ZipFile, path: Path, role: str, estimator:
     for attribute, state in torch_state.items():
         archive.writestr(weights[attribute], _torch_bytes(state))
     return {
-        "type": _type_name(estimator),
+        "type": type_name(estimator),
         "skops": member,
-        "skops_types": _needing_trust(path, role, data, _types(path, role, data)),
+        "skops_types": trust.needing_trust(path, role, data, trust.skops_types(path, role, data)),
         "torch": weights,
     }
 
@@ -215,77 +248,12 @@ def _read_manifest(path: Path, archive: zipfile.ZipFile) -> ModelManifest:
     return manifest
 
 
-def _check_trust(path: Path, needing: dict[str, list[str]], trusted: Sequence[str]) -> None:
-    """Refuse, naming them, the types in the skops members (`needing`, by role) that nobody trusted."""
-    extra = {trusted} if isinstance(trusted, str) else set(trusted)
-    refused = {name for names in needing.values() for name in names if name not in extra}
-    if refused:
-        refused -= _vouched_for()
-    if refused:
-        raise FerbenchError(
-            f"{path} holds types ferbench does not trust: {', '.join(sorted(refused))}; if you trust the source of "
-            "this file, pass --trust (CLI) or trusted=True (Python)"
-        )
-
-
-def _needing_trust(path: Path, role: str, data: bytes, types: list[str]) -> list[str]:
-    """Of the `types` that skops does not trust by itself in a member, those ferbench does not trust
-    either: only the caller's trust or an installed plugin's word lets them load."""
-    called = _called(path, role, data)
-    return [name for name in types if not _own(name, called)]
-
-
-def _own(name: str, called: set[str]) -> bool:
-    """Whether `name` belongs to a package trusted whole and the file does not call it."""
-    return name.split(".", 1)[0] in _TRUSTED_PACKAGES and name not in called
-
-
-def _types(path: Path, role: str, data: bytes) -> list[str]:
-    """The types in a skops member that skops does not trust by itself."""
-    try:
-        return skops_io().get_untrusted_types(data=data)
-    except Exception as error:
-        raise FerbenchError(f"{path}: cannot read the {role}: {one_line(error)}") from None
-
-
-def _called(path: Path, role: str, data: bytes) -> set[str]:
-    """The callables the skops data calls on loading, with arguments that the file chooses."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as skops_archive:
-            pending = [json.loads(skops_archive.read("schema.json"))]
-    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, zlib.error, RecursionError) as error:
-        raise FerbenchError(f"{path}: cannot read the {role}: {one_line(error)}") from None
-    called = set()
-    while pending:
-        node = pending.pop()
-        if isinstance(node, dict):
-            if node.get("__loader__") == _CALLING_NODE:
-                called.add(f"{node.get('__module__')}.{node.get('__class__')}")
-            pending.extend(node.values())
-        elif isinstance(node, list):
-            pending.extend(node)
-    return called
-
-
-def _vouched_for() -> set[str]:
-    """The types installed plugins vouch for, by `FERBENCH_TRUSTED_TYPES` in their modules."""
-    names: set[str] = set()
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            module = importlib.import_module(entry_point.module)
-        except Exception:  # a broken plugin vouches for nothing; `ferbench list` reports it
-            continue
-        declared = getattr(module, TRUSTED_TYPES_ATTRIBUTE, ())
-        declared = (declared,) if isinstance(declared, str) else declared  # ("a.B") lacks its comma
-        if isinstance(declared, (tuple, list, set, frozenset)):
-            names.update(name for name in declared if isinstance(name, str))
-    return names
-
-
 def _load_plugin_files(path: Path, plugins: Sequence[str | Path]) -> None:
     """Import the local plugin files whose classes the model may hold."""
     if not plugins:
         return
+    from ferbench.plugins.registry import load_plugins  # the registry imports scikit-learn: only here
+
     sources = {f"file {Path(plugin)}" for plugin in plugins}
     for failure in load_plugins(plugins, use_entry_points=False).failures:
         if failure.source in sources:
@@ -331,7 +299,3 @@ def _missing_module(path: Path, role: str, module: str) -> str:
             "at the path it was trained from, with --plugin PATH (Python: plugins=[PATH])"
         )
     return f"{path}: the {role} needs the module {module}, which is not installed"
-
-
-def _type_name(estimator: Any) -> str:
-    return f"{type(estimator).__module__}.{type(estimator).__qualname__}"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 import types
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -29,6 +29,7 @@ from ferbench.recogniser.model import UNKNOWN
 FORMAT_VERSION = 1
 ROLES = ("extractor", "classifier")
 MANIFEST, FACES = "manifest.json", "faces.npz"
+NUMPY_MEMBER = "{role}.numpy.npz"  # an estimator's numpy-only arrays (`ferbench.recogniser.numpy_form`)
 MAX_MEMBER_BYTES = 4 << 30  # a foundation model's weights stay well below; a zip bomb does not
 _CLUSTER = re.compile(r"-?[0-9]{1,9}")
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -37,14 +38,24 @@ _MISSING = object()
 
 
 @dataclass(frozen=True)
+class NumpyForm:
+    """An estimator's numpy-only form (`ferbench.recogniser.numpy_form`): its steps' document and
+    the member holding their arrays."""
+
+    arrays: str
+    step: dict[str, Any]
+
+
+@dataclass(frozen=True)
 class StoredEstimator:
     """How one estimator is stored: its type, its skops member, the types that member needs,
-    and its torch networks' weights (attribute -> member)."""
+    its torch networks' weights (attribute -> member) and its numpy-only form, where it has one."""
 
     type: str
     skops: str
     skops_types: list[str]
     torch: dict[str, str]
+    numpy: Union[NumpyForm, None] = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,8 @@ class ModelManifest:
         stored = {MANIFEST, FACES}
         for estimator in self.estimators.values():
             stored |= {estimator.skops, *estimator.torch.values()}
+            if estimator.numpy is not None:
+                stored.add(estimator.numpy.arrays)
         return stored
 
 
@@ -102,8 +115,13 @@ def parse_manifest(path: Path, data: Any) -> ModelManifest:
     problem = _typed(data, ModelManifest, "") or _rules(data)
     if problem:
         raise FerbenchError(f"{path}: {MANIFEST}: {problem}")
-    estimators = {role: StoredEstimator(**data["estimators"][role]) for role in ROLES}
+    estimators = {role: _stored(data["estimators"][role]) for role in ROLES}
     return ModelManifest(**{**data, "estimators": estimators})
+
+
+def _stored(data: dict[str, Any]) -> StoredEstimator:
+    numpy = data.get("numpy")
+    return StoredEstimator(**{**data, "numpy": None if numpy is None else NumpyForm(**numpy)})
 
 
 def recorded(manifest: dict[str, Any], *keys: str, default: Any = None) -> Any:
@@ -134,6 +152,10 @@ def _rules(data: dict[str, Any]) -> str | None:
     for role, stored in data["estimators"].items():
         if stored["skops"] != f"{role}.skops":
             return f"estimators.{role}.skops must be {role}.skops, got {short(stored['skops'])}"
+        numpy = stored.get("numpy")
+        if numpy is not None and numpy["arrays"] != NUMPY_MEMBER.format(role=role):
+            expected = NUMPY_MEMBER.format(role=role)
+            return f"estimators.{role}.numpy.arrays must be {expected}, got {short(numpy['arrays'])}"
         for attribute, member in stored["torch"].items():
             if not _ATTRIBUTE.fullmatch(attribute) or member != f"{role}.{attribute}.pt":
                 pair = f"{short(attribute)} -> {short(member)}"
@@ -215,8 +237,11 @@ def _typed_object(value: Any, kind: type, where: str) -> str | None:
     unknown = sorted(set(value) - set(known))
     if unknown:
         return f"{where.lstrip('.') or 'the manifest'} has a field ferbench does not know: {short(unknown[0])}"
+    optional = {item.name for item in fields(kind) if item.default is not MISSING}
     for name in known:
         if name not in value:
+            if name in optional:
+                continue
             return f"{(where + '.' + name).lstrip('.')} is missing"
         problem = _typed(value[name], hints[name], f"{where}.{name}")
         if problem:

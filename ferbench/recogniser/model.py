@@ -47,6 +47,8 @@ class Recogniser:
     faces:          cluster id -> uint8 [m, 48, 48], the training faces nearest its centre, closest
                     first: what a person looks at to name or check a cluster.
     manifest:       what the model file says of itself: versions, plugins, data, scores, naming.
+    numpy_only:     the extractor and classifier are the file's numpy-only form (`ferbench.inference`):
+                    they predict what the fitted estimators predict, but are no estimators to save or refit.
     """
 
     extractor: Any
@@ -57,6 +59,7 @@ class Recogniser:
     names: dict[int, str]
     faces: dict[int, np.ndarray] = field(default_factory=dict)
     manifest: dict[str, Any] = field(default_factory=dict)
+    numpy_only: bool = False
 
     @property
     def clusters(self) -> list[int]:
