@@ -10,25 +10,27 @@ import numpy as np
 from ferbench.inference.ops import NotDescribable
 from ferbench.inference.step import Step
 
-_SKIPPED = (None, "passthrough")
+
+class _Composite:
+    """Steps made of other steps, at least one."""
+
+    def __init__(self, step: Step, parts: list[Any]) -> None:
+        if not parts:
+            raise ValueError(f"step {step.op} has no parts")
+        self.parts = parts
 
 
-class Chain:
+class Chain(_Composite):
     """Each part's output is the next part's input; the last may be a classifier."""
 
     exports = ("sklearn.pipeline.Pipeline",)
 
     @staticmethod
     def describe(pipeline: Any, describe_part: Callable[[Any], Step]) -> Step:
-        stages = [stage for _, stage in pipeline.steps if stage not in _SKIPPED and not isinstance(stage, str)]
+        stages = [stage for _, stage in pipeline.steps if stage is not None and not isinstance(stage, str)]
         if not stages or getattr(pipeline, "_sklearn_output_config", None):
             raise NotDescribable("an empty pipeline, or one set to output data frames")
         return Step("chain", parts=tuple(describe_part(stage) for stage in stages))
-
-    def __init__(self, step: Step, parts: list[Any]) -> None:
-        if not parts:
-            raise ValueError("step chain has no parts")
-        self.parts = parts
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         for part in self.parts:
@@ -53,7 +55,7 @@ class Chain:
         return X
 
 
-class Columns:
+class Columns(_Composite):
     """Every part reads the same input; their outputs are joined column-wise, left to right."""
 
     exports = ("sklearn.pipeline.FeatureUnion", "ferbench.plugins.concat.Concat")
@@ -66,11 +68,6 @@ class Columns:
         if getattr(union, "_sklearn_output_config", None):
             raise NotDescribable("a union set to output data frames")
         return Step("columns", parts=tuple(describe_part(part) for part in parts))
-
-    def __init__(self, step: Step, parts: list[Any]) -> None:
-        if not parts:
-            raise ValueError("step columns has no parts")
-        self.parts = parts
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         return np.concatenate([part.transform(X) for part in self.parts], axis=1)
