@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import sys
 import zipfile
 from dataclasses import replace
@@ -219,23 +220,27 @@ def _with_extractor(model: Recogniser, extractor) -> Recogniser:
     return replace(model, extractor=extractor, classifier=LogisticRegression().fit(features, clusters))
 
 
-@pytest.mark.parametrize("wrong", ["", "* 1.5"], ids=["faithful", "wrong"])
-def test_a_third_party_op_joins_through_its_entry_point(saved, tmp_path, monkeypatch, wrong):
-    name = f"brightness_plugin_{'wrong' if wrong else 'faithful'}"
+@pytest.mark.parametrize(
+    "wrong, warned",
+    [("", None), ("* 1.5", "computes other features than the extractor"), ("+ undefined", "fails (NameError")],
+    ids=["faithful", "other-numbers", "raises"],
+)
+def test_a_third_party_op_joins_through_its_entry_point(saved, tmp_path, monkeypatch, wrong, warned):
+    name = f"brightness_plugin_{len(wrong)}"
     _distribution(tmp_path, name, wrong)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)
     module = __import__(name)
     model = _with_extractor(load_model(saved), module.Brightness())
-    if wrong:
-        with pytest.warns(UserWarning, match="saved without its numpy-only form, which computes other features"):
+    if warned:
+        with pytest.warns(UserWarning, match=re.escape(f"saved without its numpy-only form, which {warned}")):
             path = save_model(model, tmp_path / "model.fbm")
         assert read_manifest(path)["estimators"]["extractor"]["numpy"] is None
     else:
         path = save_model(model, tmp_path / "model.fbm")
         assert read_manifest(path)["estimators"]["extractor"]["numpy"]["step"]["op"] == "brightness"
     fitted, numpy_only = both_ways(path)
-    assert numpy_only.numpy_only is not bool(wrong)
+    assert numpy_only.numpy_only is not bool(warned)
     assert_same_predictions(fitted, numpy_only, CROPS)
 
 

@@ -32,15 +32,14 @@ def written_forms(recogniser: Recogniser) -> dict[str, tuple[dict[str, Any], byt
     """Each role's step document and npz bytes; none at all where a step has no op, or where the
     form does not classify the model's own faces as its estimators do (then with a warning)."""
     try:
-        steps = {role: describe(getattr(recogniser, role)) for role in ROLES}
-    except NotDescribable:
-        return {}
-    documents = {role: to_document(step) for role, step in steps.items()}
-    try:  # as a reader will build them: from the documents and arrays, not the Steps in hand
+        documents = {role: to_document(describe(getattr(recogniser, role))) for role in ROLES}
+        # built as a reader will build them: from the documents and arrays, not the Steps in hand
         built = {role: build(from_document(document, arrays)) for role, (document, arrays) in documents.items()}
         problem = _disagreement(recogniser, replace(recogniser, **built))
+    except NotDescribable:
+        return {}
     except Exception as error:  # an op is code like any plugin's: its failure costs the form, not the file
-        problem = f"fails on the model's own faces ({one_line(error)})"
+        problem = f"fails ({one_line(error)})"
     if problem:
         warnings.warn(f"the model is saved without its numpy-only form, which {problem}", stacklevel=3)
         return {}
