@@ -1,16 +1,20 @@
-"""The scheduler reads what an executor can do from the executor, never from a backend's name,
-and every stage of the one stage table has its worker function."""
+"""The scheduler reads what an executor can do from the executor, never from a backend's name;
+a task that Dask names after workers died runs again alone before it fails; and every stage of the
+one stage table has its worker function."""
 
 from __future__ import annotations
 
 import concurrent.futures
 from typing import Any, Iterable
 
+import pandas as pd
+
 from ferbench.data.handle import DataHandle
 from ferbench.data.sampling import SplitSettings
 from ferbench.engine import schedule, worker
 from ferbench.engine.config import RunConfig
 from ferbench.engine.coordinator import Coordinator
+from ferbench.engine.executors import WorkerDied
 from ferbench.engine.stages import STAGES
 from ferbench.engine.worker import Job, Outcome, run_job
 from ferbench.plugins.registry import load_plugins
@@ -84,3 +88,42 @@ def test_every_stage_names_a_function_of_the_worker():
     assert {name: callable(getattr(worker, stage.work, None)) for name, stage in STAGES.items()} == {
         name: True for name in STAGES
     }
+
+
+class BystanderExecutor(ThreadExecutor):
+    """Dask's word on a worker that died twice, the first time each clustering comes back, as a
+    task does that only waited its turn on the workers another task killed."""
+
+    slots = 2
+
+    def __init__(self) -> None:
+        super().__init__(stops_at_deadline=True)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+        self.reported: list[str] = []
+        self._jobs: dict[concurrent.futures.Future, Job] = {}
+
+    def submit(self, job: Job) -> concurrent.futures.Future:
+        future = super().submit(job)
+        self._jobs[future] = job
+        return future
+
+    def outcome(self, future: concurrent.futures.Future) -> Outcome:
+        task = self._jobs.pop(future).task
+        if task.stage == "cluster" and task.key not in self.reported:
+            self.reported.append(task.key)
+            raise WorkerDied("worker process died twice running it (KilledWorker)", False)
+        return super().outcome(future)
+
+
+def test_a_task_dask_names_after_a_worker_died_runs_again_alone_before_it_fails(tmp_path):
+    """Dask names a task that was on two workers that died; it may only have been waiting there
+    beside the one at fault. Before, it failed at once; now it runs again alone, and is ok."""
+    config = RunConfig(("hog",), ("kmeans", "gmm"), ("logreg",), data=SplitSettings(per_class=10))
+    data = DataHandle.of(striped_faces(per_class=10))
+    executor = BystanderExecutor()
+    frame = Coordinator(config, load_plugins(), data, tmp_path / "out", executor=executor).run().frame
+    clean = Coordinator(config, load_plugins(), data, tmp_path / "clean").run().frame
+    assert len(executor.reported) == 2  # both clusterings were named once
+    assert set(frame.status) == {"ok"}
+    columns = ["kind", "clusterer", "cluster_acc", "test_acc"]
+    pd.testing.assert_frame_equal(frame[columns].reset_index(drop=True), clean[columns].reset_index(drop=True))

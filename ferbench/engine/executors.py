@@ -28,7 +28,7 @@ class WorkerDied(Exception):
     """A worker process ended while it ran tasks: a crash in native code, the kernel's
     out-of-memory killer, a plugin that exits. `pool_broken`: every task running beside it was
     lost too (local workers: the executor has started fresh workers), so which one did it is not
-    known; else (Dask) it was this task."""
+    known; else (Dask) this task was on the workers that died (running, or waiting its turn there)."""
 
     def __init__(self, reason: str, pool_broken: bool) -> None:
         super().__init__(reason)

@@ -181,10 +181,15 @@ class Scheduler:
         Where it broke the pool, every task running then was lost and any of them may have
         killed it: a task that ran alone is at fault and fails; the others run again, each alone
         (once), so the one at fault is found without failing the rest. Else (Dask) the executor
-        named the task itself.
+        named the task, but it may only have waited its turn on the workers the one at fault
+        killed: unless it ran alone, it runs again alone (once) before it fails.
         """
         if not died.pool_broken:
-            self._finish(task, Outcome(task.key, "failed", error=died.reason))
+            if task.key in self.run_alone:
+                self._finish(task, Outcome(task.key, "failed", error=died.reason))
+            else:
+                self.run_alone.add(task.key)
+                self.pending[task.key] = task
             return False
         lost = [task, *(entry.task for entry in self.in_flight.values())]
         self.in_flight.clear()
