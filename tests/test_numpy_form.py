@@ -195,6 +195,14 @@ def test_a_classifier_step_with_a_class_too_few_is_one_line(saved):
         load_model(path, numpy_only=True)
 
 
+@pytest.mark.parametrize("numpy_only", [False, True])
+def test_faces_swapped_for_the_forms_arrays_is_one_line(saved, numpy_only):
+    with zipfile.ZipFile(saved) as archive:
+        path = rewritten(saved, "faces.npz", archive.read("extractor.numpy.npz"))
+    with pytest.raises(FerbenchError, match=r"cannot read faces.npz: '0\.1\.mean' is not a cluster id"):
+        load_model(path, numpy_only=numpy_only)
+
+
 def test_a_model_loaded_to_predict_only_is_not_saved(saved, tmp_path):
     with pytest.raises(FerbenchError, match="loaded for prediction only"):
         save_model(load_model(saved, numpy_only=True), tmp_path / "again.fbm")

@@ -43,10 +43,11 @@ from ferbench.files import atomic_writer
 from ferbench.inference.ops import type_name
 from ferbench.recogniser import trust
 from ferbench.recogniser.consistency import check_archive, check_members, check_recogniser
+from ferbench.recogniser.manifest import CLUSTER_ID, FORMAT_VERSION, NUMPY_MEMBER, ROLES, ModelManifest, parse_manifest
 from ferbench.recogniser.manifest import FACES as _FACES
-from ferbench.recogniser.manifest import FORMAT_VERSION, NUMPY_MEMBER, ROLES, ModelManifest, parse_manifest
 from ferbench.recogniser.manifest import MANIFEST as _MANIFEST
 from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.npz import npz_bytes, read_npz
 from ferbench.recogniser.numpy_form import read_forms, written_forms
 from ferbench.recogniser.skops_io import skops_io
 
@@ -71,7 +72,8 @@ def save_model(recogniser: Recogniser, path: str | Path) -> Path:
             document = json.dumps(_manifest(recogniser, estimators), indent=2)
             parse_manifest(path, json.loads(document))  # a file written is a file that loads
             check_recogniser(path, recogniser)
-            archive.writestr(_FACES, _faces_bytes(recogniser.faces))
+            faces = {str(cluster): np.asarray(crops, np.uint8) for cluster, crops in recogniser.faces.items()}
+            archive.writestr(_FACES, npz_bytes(faces))
             archive.writestr(_MANIFEST, document)
     except OSError as error:
         raise FerbenchError(f"cannot save {path}: {error.strerror or error}") from None
@@ -189,19 +191,12 @@ def _manifest(recogniser: Recogniser, estimators: dict[str, dict[str, Any]]) -> 
     }
 
 
-def _faces_bytes(faces: dict[int, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **{str(cluster): np.asarray(crops, dtype=np.uint8) for cluster, crops in faces.items()})
-    return buffer.getvalue()
-
-
 def _faces(path: Path, data: bytes) -> dict[int, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            return {int(cluster): stored[cluster] for cluster in stored.files}
-    except (ValueError, MemoryError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        # a name that is no cluster id, an array that needs pickle, a header claiming a huge shape
-        raise FerbenchError(f"{path}: cannot read {_FACES}: {one_line(error)}") from None
+    stored = read_npz(path, _FACES, data)
+    wrong = next((name for name in stored if not CLUSTER_ID.fullmatch(name)), None)
+    if wrong is not None:
+        raise FerbenchError(f"{path}: cannot read {_FACES}: {ascii(wrong)} is not a cluster id")
+    return {int(cluster): crops for cluster, crops in stored.items()}
 
 
 def _torch_bytes(state: dict[str, Any]) -> bytes:

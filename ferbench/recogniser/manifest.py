@@ -31,7 +31,7 @@ ROLES = ("extractor", "classifier")
 MANIFEST, FACES = "manifest.json", "faces.npz"
 NUMPY_MEMBER = "{role}.numpy.npz"  # an estimator's numpy-only arrays (`ferbench.recogniser.numpy_form`)
 MAX_MEMBER_BYTES = 4 << 30  # a foundation model's weights stay well below; a zip bomb does not
-_CLUSTER = re.compile(r"-?[0-9]{1,9}")
+CLUSTER_ID = re.compile(r"-?[0-9]{1,9}")  # how a cluster id is written in names and faces.npz
 _ATTRIBUTE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SHORT = 60  # characters of a bad value quoted in a message
 _MISSING = object()
@@ -143,7 +143,7 @@ def _rules(data: dict[str, Any]) -> str | None:
     if problem := _recorded_rules(data["manifest"], emotions, normalisation):  # emotions cut short, say
         return problem
     for cluster, name in data["names"].items():
-        if not _CLUSTER.fullmatch(cluster):
+        if not CLUSTER_ID.fullmatch(cluster):
             return f"names: {short(cluster)} is not a cluster id"
         if name != UNKNOWN and name not in emotions:
             return f"names: cluster {cluster} is named {short(name)}, which is not one of the emotions or {UNKNOWN}"

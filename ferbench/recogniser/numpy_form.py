@@ -8,10 +8,7 @@ and their arrays one npz member (`<role>.numpy.npz`, read without pickle).
 
 from __future__ import annotations
 
-import io
 import warnings
-import zipfile
-import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
@@ -24,6 +21,7 @@ from ferbench.inference.ops import NotDescribable, UnknownOp, build, describe
 from ferbench.inference.step import array_keys, from_document, to_document
 from ferbench.recogniser.manifest import ROLES, ModelManifest
 from ferbench.recogniser.model import Recogniser
+from ferbench.recogniser.npz import npz_bytes, read_npz
 
 CHECKED_FACES = 4  # per cluster: the model's own faces the form must classify as the estimators do
 
@@ -43,7 +41,7 @@ def written_forms(recogniser: Recogniser) -> dict[str, tuple[dict[str, Any], byt
     if problem:
         warnings.warn(f"the model is saved without its numpy-only form, which {problem}", stacklevel=3)
         return {}
-    return {role: (document, _npz(arrays)) for role, (document, arrays) in documents.items()}
+    return {role: (document, npz_bytes(arrays)) for role, (document, arrays) in documents.items()}
 
 
 def read_forms(path: Path, manifest: ModelManifest, read: Callable[[str], bytes]) -> dict[str, Any] | None:
@@ -55,7 +53,7 @@ def read_forms(path: Path, manifest: ModelManifest, read: Callable[[str], bytes]
     built = {}
     for role, form in stored.items():
         where = f"{path}: estimators.{role}.numpy"
-        arrays = _arrays(path, form.arrays, read(form.arrays))
+        arrays = read_npz(path, form.arrays, read(form.arrays))
         try:
             step = from_document(form.step, arrays)
             expected = array_keys(form.step)
@@ -87,17 +85,3 @@ def _disagreement(fitted: Recogniser, numpy_only: Recogniser) -> str | None:
     ):
         return "gives other probabilities than the classifier"
     return None
-
-
-def _npz(arrays: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
-    return buffer.getvalue()
-
-
-def _arrays(path: Path, name: str, data: bytes) -> dict[str, np.ndarray]:
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
-            return {key: stored[key] for key in stored.files}
-    except (ValueError, MemoryError, OSError, EOFError, zipfile.BadZipFile, zlib.error) as error:
-        raise FerbenchError(f"{path}: cannot read {name}: {one_line(error)}") from None
